@@ -1,0 +1,82 @@
+// Runtime configuration: ISA levels, threads, CPU description, and the elementwise math
+// kernels of each level (for the accuracy tests).
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/cpu.hpp"
+#include "core/dispatch.hpp"
+#include "core/threads.hpp"
+#include "rowreduce/kernels.hpp"
+
+namespace divkern {
+namespace bind {
+
+namespace py = pybind11;
+
+namespace {
+
+Isa isa_from(const std::string& name) {
+  Isa isa;
+  if (!parse_isa(name, &isa))
+    throw std::invalid_argument("unknown ISA level '" + name + "' (expected baseline, avx2 or avx512)");
+  return isa;
+}
+
+template <class T>
+py::array_t<T> apply(void (*fn)(const T*, T*, int64_t), const py::array_t<T, py::array::c_style | py::array::forcecast>& x) {
+  py::array_t<T> y(x.request().shape);
+  const T* src = x.data();
+  T* dst = y.mutable_data();
+  const int64_t n = (int64_t)x.size();
+  {
+    py::gil_scoped_release nogil;
+    fn(src, dst, n);
+  }
+  return y;
+}
+
+py::array math(const std::string& name, const py::array& x, const std::string& isa_name_) {
+  const rowreduce::Table* t = rowreduce::table_for(isa_from(isa_name_));
+  if (!t) throw std::invalid_argument("ISA level '" + isa_name_ + "' is not compiled into this build");
+  if (!cpu_supports(isa_from(isa_name_))) throw std::runtime_error("this CPU cannot run ISA level '" + isa_name_ + "'");
+  const bool f32 = x.dtype().kind() == 'f' && x.dtype().itemsize() == 4;
+  if (name == "exp") {
+    if (f32) return apply<float>(t->exp_f32, x);
+    return apply<double>(t->exp_f64, x);
+  }
+  if (f32) throw py::type_error("math: '" + name + "' is implemented for float64 only");
+  if (name == "log") return apply<double>(t->log_f64, x);
+  if (name == "log1p") return apply<double>(t->log1p_f64, x);
+  throw std::invalid_argument("math: unknown function '" + name + "'");
+}
+
+}  // namespace
+
+void init_config(py::module_& m) {
+  m.def("isa_compiled", []() {
+    std::vector<std::string> r;
+    for (int i = 0; i < kNumIsa; ++i)
+      if (isa_compiled((Isa)i)) r.push_back(isa_name((Isa)i));
+    return r;
+  }, "ISA levels compiled into this build, lowest first.");
+  m.def("isa_supported", [](const std::string& n) { return cpu_supports(isa_from(n)); },
+        "Whether this CPU can run the named ISA level.");
+  m.def("get_isa", []() { return std::string(isa_name(active_isa())); }, "The ISA level in use.");
+  m.def("set_isa", [](const std::string& n) { set_active_isa(isa_from(n)); },
+        "Select the ISA level (ValueError if unknown or not compiled, RuntimeError if unsupported).");
+  m.def("best_isa", []() { return std::string(isa_name(best_isa())); });
+  m.def("cpu_brand", &cpu_brand);
+  m.def("have_openmp", &have_openmp);
+  m.def("get_num_threads", &default_threads);
+  m.def("set_num_threads", &set_default_threads);
+  m.def("math", &math, py::arg("name"), py::arg("x"), py::arg("isa"),
+        "Apply divkern's elementwise exp (float32/float64), log or log1p (float64) of an ISA level.");
+}
+
+}  // namespace bind
+}  // namespace divkern

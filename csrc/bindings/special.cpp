@@ -1,0 +1,81 @@
+// logsumexp / softmax / log_softmax kernels: convert, release the GIL, call.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <vector>
+
+#include "bindings/convert.hpp"
+#include "rowreduce/rowreduce.hpp"
+
+namespace divkern {
+namespace bind {
+
+namespace {
+
+// Shared by both entry points: x's shape and strides, the reduced axes, the operands.
+struct SpecBuilder {
+  ReduceSpec spec;
+  std::vector<int64_t> shape;
+  std::vector<int64_t> strides[kNumOperands];
+  rowreduce::DType dtype;
+
+  SpecBuilder(const py::array& x, const std::vector<int>& axes) {
+    dtype = dtype_of(x, "x");
+    const int nd = (int)x.ndim();
+    shape.assign(x.shape(), x.shape() + nd);
+    for (auto& s : strides) s.assign((size_t)nd, 0);
+    element_strides(x, "x", nd, dtype, false, strides[kX].data());
+    spec.ndim = nd;
+    spec.shape = shape.data();
+    spec.base[kX] = const_cast<void*>(x.data());
+    for (int a : axes) {
+      if (a < 0 || a >= nd) throw std::invalid_argument("axis out of range");
+      spec.reduce[a] = true;
+    }
+  }
+  void add(int op, py::array a, const char* name, bool writable) {
+    element_strides(a, name, spec.ndim, dtype, writable, strides[op].data());
+    // a reduced output holds one element along each reduced axis
+    for (int k = 0; k < spec.ndim; ++k) {
+      const int64_t expect = (op == kOut || op == kSign) && spec.reduce[k] && !spec.full_output ? 1 : shape[(size_t)k];
+      if (a.shape(k) != expect) throw std::invalid_argument(std::string(name) + ": shape mismatch");
+    }
+    spec.base[op] = writable ? a.mutable_data() : const_cast<void*>(a.data());
+  }
+  void run(rowreduce::Op op, int threads) {
+    for (int k = 0; k < kNumOperands; ++k) spec.strides[k] = strides[k].data();
+    py::gil_scoped_release nogil;
+    rowreduce::run(spec, dtype, op, threads);
+  }
+};
+
+void logsumexp(const py::array& x, const std::vector<int>& axes, const py::object& b, const py::array& out,
+               const py::object& sign, int threads) {
+  SpecBuilder sb(x, axes);
+  if (!b.is_none()) sb.add(kB, b.cast<py::array>(), "b", false);
+  sb.add(kOut, out, "out", true);
+  if (!sign.is_none()) sb.add(kSign, sign.cast<py::array>(), "sign", true);
+  sb.run(rowreduce::Op::LogSumExp, threads);
+}
+
+void softmax(const py::array& x, const std::vector<int>& axes, const py::array& out, bool log, int threads) {
+  SpecBuilder sb(x, axes);
+  sb.spec.full_output = true;
+  sb.add(kOut, out, "out", true);
+  sb.run(log ? rowreduce::Op::LogSoftmax : rowreduce::Op::Softmax, threads);
+}
+
+}  // namespace
+
+void init_special(py::module_& m) {
+  m.def("logsumexp", &logsumexp, py::arg("x"), py::arg("axes"), py::arg("b"), py::arg("out"), py::arg("sign"),
+        py::arg("threads"),
+        "log(sum(b * exp(x))) over `axes` into `out` (and `sign`), which keep the reduced axes as size 1.\n"
+        "Dtypes must match (float32 or float64); `b` is broadcast to x's shape or None.");
+  m.def("softmax", &softmax, py::arg("x"), py::arg("axes"), py::arg("out"), py::arg("log"), py::arg("threads"),
+        "softmax (log=False) or log_softmax (log=True) of x over `axes` into `out` (x's shape and dtype).");
+}
+
+}  // namespace bind
+}  // namespace divkern

@@ -1,0 +1,69 @@
+#include "core/threads.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+namespace divkern {
+
+bool have_openmp() {
+#if defined(_OPENMP)
+  return true;
+#else
+  return false;
+#endif
+}
+
+int default_threads() {
+#if defined(_OPENMP)
+  return std::max(1, omp_get_max_threads());
+#else
+  return 1;
+#endif
+}
+
+void set_default_threads(int n) {
+#if defined(_OPENMP)
+  omp_set_num_threads(std::max(1, n));
+#else
+  (void)n;
+#endif
+}
+
+void parallel_for(int64_t count, int64_t grain, int threads,
+                  const std::function<void(int64_t, int64_t)>& body) {
+  if (count <= 0) return;
+  grain = std::max<int64_t>(1, grain);
+  const int64_t pieces = (count + grain - 1) / grain;
+  const int nthreads = (int)std::max<int64_t>(1, std::min<int64_t>(threads, pieces));
+#if defined(_OPENMP)
+  if (nthreads > 1) {
+    std::exception_ptr error = nullptr;
+    std::atomic<bool> failed{false};
+#pragma omp parallel for num_threads(nthreads) schedule(dynamic, 1)
+    for (int64_t p = 0; p < pieces; ++p) {
+      if (failed.load(std::memory_order_relaxed)) continue;
+      try {
+        const int64_t b = p * grain;
+        body(b, std::min(count, b + grain));
+      } catch (...) {
+#pragma omp critical(divkern_parallel_for_error)
+        {
+          if (!error) error = std::current_exception();
+        }
+        failed.store(true, std::memory_order_relaxed);
+      }
+    }
+    if (error) std::rethrow_exception(error);
+    return;
+  }
+#endif
+  (void)nthreads;
+  body(0, count);
+}
+
+}  // namespace divkern

@@ -1,0 +1,783 @@
+// The row-reduction engine: log-sum-exp states over rows, columns and gathered rows, and
+// the second pass that writes softmax / log_softmax. Re-included per ISA level inside
+// `namespace divkern::DK_ISA_NS` after simd/vec-inl.hpp and simd/math-inl.hpp; includes
+// nothing.
+//
+// The reduction is a monoid over State (m, c, s) (kernels.hpp): a block of elements is
+// reduced to a State with one pass for its maximum and one pass for the weighted sum of
+// exp(a - max) (the block is L1-resident, so the input is read from memory once), and
+// States merge with `merge`. Everything that fixes the order of floating-point operations
+// is derived from the shape and is the same at every ISA level:
+//
+//  * along a contiguous row, a block of kBlock elements is accumulated in a fixed number of
+//    canonical lanes (32 for float, 16 for double: two AVX-512 vectors, four AVX2 vectors,
+//    eight SSE2 vectors); element i goes to lane i mod lanes; the lanes are added by a
+//    fixed pairwise tree;
+//  * float partial sums live in float for at most kFlushRows vector rows, then are added
+//    to double accumulators, so no float accumulator ever sums more than 8 terms: the
+//    error does not grow with the row length (SciPy reaches 40 ulp on long strided rows);
+//  * in the Columns layout every lane is its own row: it reduces blocks of col_block
+//    positions sequentially, with the same float/double staging;
+//  * blocks, then chunks (the units handed to threads), are merged left to right.
+
+// ---------------------------------------------------------------- lane bookkeeping
+template <class T> struct Lanes;
+template <> struct Lanes<float> {
+  using V = VF;
+  static constexpr int N = kNF;
+  static constexpr int L = 32;  // canonical accumulation lanes of a row block
+  static constexpr int64_t kBlock = 4096;
+};
+template <> struct Lanes<double> {
+  using V = VD;
+  static constexpr int N = kND;
+  static constexpr int L = 16;
+  static constexpr int64_t kBlock = 2048;
+};
+constexpr int kFlushRows = 8;
+constexpr int64_t kSmallRow = 32;  // rows this short are reduced with one row per lane
+constexpr int kSmallTile = 64;     // rows per small-row tile
+
+inline double tree_sum(double* a, int n) {  // n a power of two
+  for (int w = n / 2; w >= 1; w /= 2)
+    for (int j = 0; j < w; ++j) a[j] = a[j] + a[j + w];
+  return a[0];
+}
+template <class T>
+inline T tree_max(T* a, int n) {
+  for (int w = n / 2; w >= 1; w /= 2)
+    for (int j = 0; j < w; ++j) a[j] = a[j + w] > a[j] ? a[j + w] : a[j];
+  return a[0];
+}
+
+inline bool is_finite(double x) { return x - x == 0.0; }
+
+// Merge the state b (later elements) into a (earlier elements). Written with selects so
+// that the vector (per-lane) and scalar versions are one template and agree bit for bit.
+template <class V>
+inline void merge(V& am, V& ac, V& as, V bm, V bc, V bs) {
+  auto eqm = eq(am, bm);
+  auto agt = lt(bm, am);
+  V f = exp_nonpos(select(agt, bm - am, am - bm));
+  V s_a = as + (bc + bs) * f;
+  V s_b = bs + (ac + as) * f;
+  V c_eq = ac + bc, s_eq = as + bs;
+  V m = select(agt, am, bm);
+  ac = select(eqm, c_eq, select(agt, ac, bc));
+  as = select(eqm, s_eq, select(agt, s_a, s_b));
+  am = m;
+}
+inline void merge(State& a, const State& b) {
+  SD am{a.m}, ac{a.c}, as{a.s};
+  merge(am, ac, as, SD{b.m}, SD{b.c}, SD{b.s});
+  a = {am.v, ac.v, as.v};
+}
+
+// ---------------------------------------------------------------- finalisation
+// Turns states into results, lanes of VD at a time:
+//   LogSumExp : out = log-sum-exp, sign (SciPy's conventions, see the Python layer);
+//   Softmax   : p1 = max, p2 = 1 / sum;     LogSoftmax: p1 = max, p2 = log(sum).
+// For softmax the special rows are folded into p1: NaN for all-NaN output rows (any NaN,
+// or max = -inf), +inf for rows holding +inf.
+// `naive[i]` is set for weighted rows whose result SciPy defines through the direct
+// formula (a non-finite maximum or weight); the driver recomputes those.
+template <bool W>
+inline void finalize_lse(const double* m, const double* c, const double* s, int64_t count, double* out,
+                         double* sign, bool want_sign, bool* naive) {
+  const VD zero = splat(0.0), one = splat(1.0), inf = splat(__builtin_inf()), nan = splat(__builtin_nan(""));
+  for (int64_t i = 0; i < count; i += kND) {
+    const int64_t k = count - i < kND ? count - i : kND;
+    VD vm = load_partial(m + i, k, 0.0), vc = load_partial(c + i, k, 1.0), vs = load_partial(s + i, k, 0.0);
+    VD res, sg;
+    if (!W) {
+      res = (log1p(vs / vc) + log(vc)) + vm;
+      sg = one;
+      res = select(eq(vm, inf), inf, res);
+      auto empty = eq(vm, splat(-__builtin_inf()));
+      res = select(empty, splat(-__builtin_inf()), res);
+      sg = select(empty, zero, sg);
+      auto bad = nan_mask(vm) | nan_mask(vs);
+      res = select(bad, nan, res);
+      sg = select(bad, nan, sg);
+    } else {
+      // SciPy: t = s / c; sign = sign(t + 1) * sign(c); fold t < -1 to -t - 2;
+      // out = log1p(t) + log|c| + m. A zero tie weight (c == 0) leaves s alone.
+      auto czero = eq(vc, zero);
+      VD t = vs / select(czero, one, vc);
+      VD t1 = t + one;
+      VD sgn_t1 = select(lt(zero, t1), one, select(lt(t1, zero), splat(-1.0), zero));
+      VD sgn_c = select(lt(zero, vc), one, splat(-1.0));
+      VD tf = select(lt(t, splat(-1.0)), (zero - t) - splat(2.0), t);
+      VD absc = select(lt(vc, zero), zero - vc, vc);
+      res = (log1p(tf) + log(absc)) + vm;
+      sg = sgn_t1 * sgn_c;
+      VD abss = select(lt(vs, zero), zero - vs, vs);
+      VD res0 = log(abss) + vm;
+      VD sg0 = select(lt(zero, vs), one, select(lt(vs, zero), splat(-1.0), zero));
+      res = select(czero, res0, res);
+      sg = select(czero, sg0, sg);
+      if (!want_sign) res = select(lt(sg, zero), nan, res);
+      // rows SciPy evaluates with the direct formula
+      alignas(64) double fm[kND], fc[kND], fs[kND];
+      store(fm, vm);
+      store(fc, vc);
+      store(fs, vs);
+      for (int64_t j = 0; j < k; ++j) naive[i + j] = !(is_finite(fm[j]) && is_finite(fc[j]) && is_finite(fs[j]));
+    }
+    store_partial(out + i, res, k);
+    if (want_sign) store_partial(sign + i, sg, k);
+  }
+}
+
+inline void finalize_softmax(const double* m, const double* c, const double* s, int64_t count, bool log_out,
+                             double* p1, double* p2) {
+  const VD nan = splat(__builtin_nan(""));
+  for (int64_t i = 0; i < count; i += kND) {
+    const int64_t k = count - i < kND ? count - i : kND;
+    VD vm = load_partial(m + i, k, 0.0), vc = load_partial(c + i, k, 1.0), vs = load_partial(s + i, k, 0.0);
+    VD q = log_out ? log1p(vs / vc) + log(vc) : splat(1.0) / (vc + vs);
+    VD pm = select(nan_mask(vs) | eq(vm, splat(-__builtin_inf())), nan, vm);
+    store_partial(p1 + i, pm, k);
+    store_partial(p2 + i, q, k);
+  }
+}
+
+// ---------------------------------------------------------------- contiguous blocks
+// Weighted elements: SciPy ignores an element whose weight is exactly zero, even when it
+// is inf or NaN, so the weight mask turns such an element into -inf before anything else.
+template <class V>
+inline V mask_by_weight(V a, V b) {
+  using T = typename VecTraits<V>::T;
+  return select(eq(b, splat_as<V>(T(0))), splat_as<V>(-__builtin_inf()), a);
+}
+
+// State of x[0, len) (weights b[0, len) when W), len <= kBlock. `b` is contiguous.
+template <class T, bool W>
+inline State block_state(const T* x, const T* b, int64_t len) {
+  using Ln = Lanes<T>;
+  using V = typename Ln::V;
+  constexpr int N = Ln::N, L = Ln::L, U = L / N;
+  const V ninf = splat_as<V>(T(-__builtin_inf()));
+  const int64_t full = len / L * L;
+
+  auto load_a = [&](int64_t off, int64_t rem) -> V {
+    V a = rem >= N ? load(x + off) : load_partial(x + off, rem, T(-__builtin_inf()));
+    if (W) a = mask_by_weight(a, rem >= N ? load(b + off) : load_partial(b + off, rem, T(0)));
+    return a;
+  };
+
+  // pass 1: maximum (NaN ignored here: it reaches the sum through exp)
+  V mx[U];
+  for (int u = 0; u < U; ++u) mx[u] = ninf;
+  for (int64_t i = 0; i < full; i += L)
+    for (int u = 0; u < U; ++u) mx[u] = vmax(load_a(i + u * N, N), mx[u]);
+  if (full < len)
+    for (int u = 0; u < U; ++u) {
+      const int64_t rem = len - full - u * N;
+      if (rem > 0) mx[u] = vmax(load_a(full + u * N, rem), mx[u]);
+    }
+  alignas(64) T lanes[L];
+  for (int u = 0; u < U; ++u) store(lanes + u * N, mx[u]);
+  const T m = tree_max(lanes, L);
+
+  if (!(m > T(-__builtin_inf()) && m < T(__builtin_inf()))) {
+    // No finite maximum: only NaN can still change the result.
+    bool nan = false;
+    for (int64_t i = 0; i < len; ++i) {
+      if (W) {
+        nan = nan || (b[i] != T(0) && x[i] != x[i]) || !(b[i] - b[i] == T(0));
+      } else {
+        nan = nan || x[i] != x[i];
+      }
+    }
+    const double qnan = __builtin_nan("");
+    return nan ? State{qnan, 0.0, qnan} : State{double(m), 0.0, 0.0};
+  }
+
+  // pass 2: sum of w * exp(a - m) over non-maximal elements, weight of the maximal ones
+  const V vm = splat_as<V>(m), zero = splat_as<V>(T(0)), one = splat_as<V>(T(1));
+  V s_acc[U], c_acc[U];
+  for (int u = 0; u < U; ++u) s_acc[u] = c_acc[u] = zero;
+  constexpr int U64 = std::is_same<T, float>::value ? 2 * U : U;
+  VD s64[U64], c64[U64];
+  for (int u = 0; u < U64; ++u) s64[u] = c64[u] = splat(0.0);
+  auto flush = [&]() {
+    if constexpr (std::is_same<T, float>::value) {
+      for (int u = 0; u < U; ++u) {
+        s64[2 * u] = s64[2 * u] + lo_f64(s_acc[u]);
+        s64[2 * u + 1] = s64[2 * u + 1] + hi_f64(s_acc[u]);
+        c64[2 * u] = c64[2 * u] + lo_f64(c_acc[u]);
+        c64[2 * u + 1] = c64[2 * u + 1] + hi_f64(c_acc[u]);
+        s_acc[u] = c_acc[u] = zero;
+      }
+    } else {
+      for (int u = 0; u < U; ++u) {
+        s64[u] = s64[u] + s_acc[u];
+        c64[u] = c64[u] + c_acc[u];
+        s_acc[u] = c_acc[u] = zero;
+      }
+    }
+  };
+  auto step = [&](int u, int64_t off, int64_t rem) {
+    V a = rem >= N ? load(x + off) : load_partial(x + off, rem, T(-__builtin_inf()));
+    V e;
+    if (W) {
+      V w = rem >= N ? load(b + off) : load_partial(b + off, rem, T(0));
+      a = mask_by_weight(a, w);
+      e = exp_nonpos(a - vm) * w;
+      auto tie = eq(a, vm);
+      s_acc[u] = s_acc[u] + select(tie, zero, e);
+      c_acc[u] = c_acc[u] + select(tie, w, zero);
+    } else {
+      e = exp_nonpos(a - vm);
+      auto tie = eq(a, vm);
+      s_acc[u] = s_acc[u] + select(tie, zero, e);
+      c_acc[u] = c_acc[u] + select(tie, one, zero);
+    }
+  };
+  int row = 0;
+  for (int64_t i = 0; i < full; i += L) {
+    for (int u = 0; u < U; ++u) step(u, i + u * N, N);
+    if (std::is_same<T, float>::value && ++row == kFlushRows) {
+      flush();
+      row = 0;
+    }
+  }
+  if (full < len)
+    for (int u = 0; u < U; ++u) {
+      const int64_t rem = len - full - u * N;
+      if (rem > 0) step(u, full + u * N, rem);
+    }
+  flush();
+  alignas(64) double sl[L], cl[L];
+  constexpr int H = std::is_same<T, float>::value ? N / 2 : N;  // doubles per VD
+  for (int u = 0; u < U64; ++u) {
+    store(sl + u * H, s64[u]);
+    store(cl + u * H, c64[u]);
+  }
+  return State{double(m), tree_sum(cl, L), tree_sum(sl, L)};
+}
+
+// ---------------------------------------------------------------- rows (Rows / Gather)
+template <class T>
+inline T* operand(const ReducePlan& p, int op) {
+  return reinterpret_cast<T*>(p.base[op]);
+}
+
+// Pointers to elements [i0, i0 + len) of one row: straight into the array when the row is
+// contiguous, else gathered into `buf` through the inner odometer.
+template <class T>
+struct RowBlocks {
+  const ReducePlan& p;
+  const T* x;
+  const T* b;
+  int64_t b_step;  // Rows layout: 0 (broadcast) or 1
+  RowBlocks(const ReducePlan& plan, const RowCursor& cur)
+      : p(plan), x(operand<T>(plan, kX) + cur.off(kX)),
+        b(plan.present[kB] ? operand<T>(plan, kB) + cur.off(kB) : nullptr),
+        b_step(plan.present[kB] ? plan.inner.stride[kB][plan.inner.nd - 1] : 0) {}
+
+  const T* gather(int op, const T* base, int64_t i0, int64_t len, T* buf) const {
+    Odometer od;
+    od.seek(p.inner, i0);
+    const int last = p.inner.nd - 1;
+    const int64_t st = p.inner.stride[op][last];
+    int64_t i = 0;
+    while (i < len) {
+      const int64_t run_len = p.inner.size[last] - od.idx[last];
+      const int64_t take = run_len < len - i ? run_len : len - i;
+      const T* src = base + od.off[op];
+      for (int64_t j = 0; j < take; ++j) buf[i + j] = src[j * st];
+      i += take;
+      for (int64_t j = 0; j < take; ++j) od.next();  // cheap: stays in the last axis
+    }
+    return buf;
+  }
+  const T* xs(int64_t i0, int64_t len, T* buf) const {
+    return p.layout == Layout::Rows ? x + i0 : gather(kX, x, i0, len, buf);
+  }
+  // weights: contiguous, broadcast (filled), or gathered
+  const T* bs(int64_t i0, int64_t len, T* buf) const {
+    if (p.layout == Layout::Rows && b_step == 1) return b + i0;
+    if (p.layout == Layout::Rows) {
+      for (int64_t j = 0; j < len; ++j) buf[j] = b[0];
+      return buf;
+    }
+    return gather(kB, b, i0, len, buf);
+  }
+};
+
+template <class T, bool W>
+inline State range_state(const RowBlocks<T>& rb, int64_t i0, int64_t i1) {
+  constexpr int64_t B = Lanes<T>::kBlock;
+  alignas(64) T xbuf[B];
+  alignas(64) T bbuf[W ? B : 1];
+  State st{-__builtin_inf(), 0.0, 0.0};
+  for (int64_t i = i0; i < i1; i += B) {
+    const int64_t len = i1 - i < B ? i1 - i : B;
+    const T* xb = rb.xs(i, len, xbuf);
+    const T* bb = W ? rb.bs(i, len, bbuf) : nullptr;
+    const State bs = block_state<T, W>(xb, bb, len);
+    if (i == i0) st = bs;
+    else merge(st, bs);
+  }
+  return st;
+}
+
+// Second pass over elements [i0, i1) of a row: softmax or log_softmax from (p1, p2).
+template <class T>
+inline void write_segment(const T* x, T* out, int64_t len, bool log_out, double p1, double p2) {
+  using V = typename Lanes<T>::V;
+  constexpr int N = Lanes<T>::N;
+  if (!(p1 > -__builtin_inf() && p1 < __builtin_inf())) {
+    // NaN rows, and rows holding +inf: softmax is NaN everywhere; log_softmax is -inf
+    // except at the infinite elements (SciPy's arithmetic: x - inf - inf).
+    for (int64_t j = 0; j < len; ++j) {
+      T v = T(__builtin_nan(""));
+      if (log_out && p1 == __builtin_inf()) v = x[j] == T(__builtin_inf()) ? T(__builtin_nan("")) : T(-__builtin_inf());
+      out[j] = v;
+    }
+    return;
+  }
+  const V vm = splat_as<V>(T(p1));
+  if (!log_out) {
+    const V inv = splat_as<V>(T(p2));
+    int64_t j = 0;
+    for (; j + N <= len; j += N) store(out + j, exp_nonpos(load(x + j) - vm) * inv);
+    if (j < len) store_partial(out + j, exp_nonpos(load_partial(x + j, len - j, T(0)) - vm) * inv, len - j);
+  } else if constexpr (std::is_same<T, float>::value) {
+    // (x - max) - log(sum) in double, rounded once: keeps the tiny negative value of a
+    // dominant element (SciPy returns 0 there, scipy#19521).
+    const VD m64 = splat(p1), l64 = splat(p2);
+    int64_t j = 0;
+    for (; j + N <= len; j += N) {
+      VF a = load(x + j);
+      store(out + j, to_f32((lo_f64(a) - m64) - l64, (hi_f64(a) - m64) - l64));
+    }
+    if (j < len) {
+      VF a = load_partial(x + j, len - j, 0.0f);
+      store_partial(out + j, to_f32((lo_f64(a) - m64) - l64, (hi_f64(a) - m64) - l64), len - j);
+    }
+  } else {
+    const VD l64 = splat(p2);
+    int64_t j = 0;
+    for (; j + N <= len; j += N) store(out + j, (load(x + j) - vm) - l64);
+    if (j < len) store_partial(out + j, (load_partial(x + j, len - j, 0.0) - vm) - l64, len - j);
+  }
+}
+
+// Writes pass 2 over elements [i0, i1) of the row at `cur`.
+template <class T>
+inline void write_row_range(const Task& t, const RowCursor& cur, int64_t i0, int64_t i1, double p1, double p2) {
+  const ReducePlan& p = t.plan;
+  const bool log_out = t.op == Op::LogSoftmax;
+  const T* x = operand<T>(p, kX) + cur.off(kX);
+  T* out = operand<T>(p, kOut) + cur.off(kOut);
+  if (p.layout == Layout::Rows) {
+    write_segment<T>(x + i0, out + i0, i1 - i0, log_out, p1, p2);
+    return;
+  }
+  constexpr int64_t B = Lanes<T>::kBlock;
+  alignas(64) T xbuf[B], obuf[B];
+  RowBlocks<T> rb(p, cur);
+  for (int64_t i = i0; i < i1; i += B) {
+    const int64_t len = i1 - i < B ? i1 - i : B;
+    write_segment<T>(rb.xs(i, len, xbuf), obuf, len, log_out, p1, p2);
+    Odometer od;
+    od.seek(p.inner, i);
+    for (int64_t j = 0; j < len; ++j, od.next()) out[od.off[kOut]] = obuf[j];
+  }
+}
+
+// Stores results of `count` rows starting at the cursor (advances it).
+template <class T>
+inline void store_lse(const Task& t, RowCursor& cur, const double* res, const double* sgn, int64_t count) {
+  T* out = operand<T>(t.plan, kOut);
+  T* sign = t.return_sign ? operand<T>(t.plan, kSign) : nullptr;
+  for (int64_t i = 0; i < count; ++i, cur.next()) {
+    out[cur.off(kOut)] = T(res[i]);
+    if (sign) sign[cur.off(kSign)] = T(sgn[i]);
+  }
+}
+
+// ---------------------------------------------------------------- one row per lane
+// Reduction of `len` positions for `width` lanes that sit side by side in memory (stride
+// 1): position r of lane j is x[off[r] + j]. Each lane merges its block state into
+// (lm, lc, ls). Used by the Columns layout (position offsets from the inner loop) and by
+// short rows (a transposed tile).
+template <class T, bool W>
+inline void lanes_block(const T* x, const T* b, int64_t b_lane_step, const int64_t* xoff, const int64_t* boff,
+                        int64_t len, int64_t width, bool first, double* lm, double* lc, double* ls) {
+  using V = typename Lanes<T>::V;
+  constexpr int N = Lanes<T>::N;
+  const V ninf = splat_as<V>(T(-__builtin_inf())), zero = splat_as<V>(T(0)), one = splat_as<V>(T(1));
+  for (int64_t j = 0; j < width; j += N) {
+    const int64_t k = width - j < N ? width - j : N;
+    auto load_a = [&](int64_t r) -> V {
+      V a = k == N ? load(x + xoff[r] + j) : load_partial(x + xoff[r] + j, k, T(-__builtin_inf()));
+      return a;
+    };
+    auto load_w = [&](int64_t r) -> V {
+      if (b_lane_step == 0) return splat_as<V>(b[boff[r]]);
+      return k == N ? load(b + boff[r] + j) : load_partial(b + boff[r] + j, k, T(0));
+    };
+    V mx = ninf;
+    for (int64_t r = 0; r < len; ++r) {
+      V a = load_a(r);
+      if (W) a = mask_by_weight(a, load_w(r));
+      mx = vmax(a, mx);
+    }
+    // lanes without a finite maximum: only NaN can still change the result (block_state)
+    auto notfin = nan_mask(mx) | eq(mx, ninf) | eq(mx, splat_as<V>(T(__builtin_inf())));
+    V nanacc = zero;
+    if (any(notfin)) {
+      for (int64_t r = 0; r < len; ++r) {
+        V a = load_a(r);
+        V nan_a = select(nan_mask(a), a, zero);
+        if (W) {
+          V w = load_w(r);
+          nanacc = nanacc + select(eq(w, zero), zero, nan_a) + (w - w);
+        } else {
+          nanacc = nanacc + nan_a;
+        }
+      }
+    }
+    const V vm = select(notfin, zero, mx);
+    V s_acc = zero, c_acc = zero;
+    VD s64[2], c64[2];
+    s64[0] = s64[1] = c64[0] = c64[1] = splat(0.0);
+    auto flush = [&]() {
+      if constexpr (std::is_same<T, float>::value) {
+        s64[0] = s64[0] + lo_f64(s_acc);
+        s64[1] = s64[1] + hi_f64(s_acc);
+        c64[0] = c64[0] + lo_f64(c_acc);
+        c64[1] = c64[1] + hi_f64(c_acc);
+      } else {
+        s64[0] = s64[0] + s_acc;
+        c64[0] = c64[0] + c_acc;
+      }
+      s_acc = c_acc = zero;
+    };
+    int row = 0;
+    for (int64_t r = 0; r < len; ++r) {
+      V a = load_a(r);
+      if (W) {
+        V w = load_w(r);
+        a = mask_by_weight(a, w);
+        V e = exp_nonpos(a - vm) * w;
+        auto tie = eq(a, vm);
+        s_acc = s_acc + select(tie, zero, e);
+        c_acc = c_acc + select(tie, w, zero);
+      } else {
+        V e = exp_nonpos(a - vm);
+        auto tie = eq(a, vm);
+        s_acc = s_acc + select(tie, zero, e);
+        c_acc = c_acc + select(tie, one, zero);
+      }
+      if (std::is_same<T, float>::value && ++row == kFlushRows) {
+        flush();
+        row = 0;
+      }
+    }
+    flush();
+    // per-lane block state, then merge into the running lane states
+    alignas(64) T mxl[N], nanl[N];
+    store(mxl, mx);
+    store(nanl, nanacc);
+    alignas(64) double bm[N], bc[N], bs[N];
+    constexpr int H = std::is_same<T, float>::value ? N / 2 : N;
+    store(bs, s64[0]);
+    store(bc, c64[0]);
+    if (H < N) {
+      store(bs + H, s64[1]);
+      store(bc + H, c64[1]);
+    }
+    for (int l = 0; l < N; ++l) {
+      const T mv = mxl[l];
+      if (!(mv > T(-__builtin_inf()) && mv < T(__builtin_inf()))) {
+        const bool nan = nanl[l] != nanl[l] || mv != mv;
+        bm[l] = nan ? __builtin_nan("") : double(mv);
+        bc[l] = 0.0;
+        bs[l] = nan ? __builtin_nan("") : 0.0;
+      } else {
+        bm[l] = double(mv);
+      }
+    }
+    if (first) {
+      for (int64_t l = 0; l < k; ++l) {
+        lm[j + l] = bm[l];
+        lc[j + l] = bc[l];
+        ls[j + l] = bs[l];
+      }
+    } else {
+      for (int64_t l = 0; l < k; l += kND) {
+        const int64_t kk = k - l < kND ? k - l : kND;
+        VD am = load_partial(lm + j + l, kk, 0.0), ac = load_partial(lc + j + l, kk, 0.0),
+           as = load_partial(ls + j + l, kk, 0.0);
+        merge(am, ac, as, load_partial(bm + l, kk, 0.0), load_partial(bc + l, kk, 0.0),
+              load_partial(bs + l, kk, 0.0));
+        store_partial(lm + j + l, am, kk);
+        store_partial(lc + j + l, ac, kk);
+        store_partial(ls + j + l, as, kk);
+      }
+    }
+  }
+}
+
+// Pass 2 for one reduction position of `width` side-by-side lanes with per-lane (p1, p2).
+template <class T>
+inline void write_lanes(const T* x, T* out, int64_t width, bool log_out, const double* p1, const double* p2) {
+  using V = typename Lanes<T>::V;
+  constexpr int N = Lanes<T>::N;
+  for (int64_t j = 0; j < width; j += N) {
+    const int64_t k = width - j < N ? width - j : N;
+    bool special = false;
+    for (int64_t l = 0; l < k; ++l) special = special || !(p1[j + l] > -__builtin_inf() && p1[j + l] < __builtin_inf());
+    if (special) {
+      for (int64_t l = 0; l < k; ++l) write_segment<T>(x + j + l, out + j + l, 1, log_out, p1[j + l], p2[j + l]);
+      continue;
+    }
+    V a = k == N ? load(x + j) : load_partial(x + j, k, T(0));
+    V r;
+    if constexpr (std::is_same<T, float>::value) {
+      const int64_t k0 = k < kND ? k : kND, k1 = k - k0;
+      VD m0 = load_partial(p1 + j, k0, 0.0), m1 = load_partial(p1 + j + kND, k1, 0.0);
+      VD q0 = load_partial(p2 + j, k0, 0.0), q1 = load_partial(p2 + j + kND, k1, 0.0);
+      if (!log_out) r = exp_nonpos(a - to_f32(m0, m1)) * to_f32(q0, q1);
+      else r = to_f32((lo_f64(a) - m0) - q0, (hi_f64(a) - m1) - q1);
+    } else {
+      VD m0 = load_partial(p1 + j, k, 0.0), q0 = load_partial(p2 + j, k, 0.0);
+      r = !log_out ? exp_nonpos(a - m0) * q0 : (a - m0) - q0;
+    }
+    if (k == N) store(out + j, r);
+    else store_partial(out + j, r, k);
+  }
+}
+
+// ---------------------------------------------------------------- units
+template <class T>
+struct Units {
+  static constexpr int64_t kBatch = 64;
+
+  // Finalises `count` row states (arrays) and writes the results of those rows, starting
+  // at the row cursor `cur` (advanced). Softmax rows get their second pass here.
+  static void complete(const Task& t, RowCursor& cur, int64_t row0, const double* m, const double* c,
+                       const double* s, int64_t count, const int64_t* pass2_range) {
+    alignas(64) double r1[kBatch], r2[kBatch];
+    for (int64_t i0 = 0; i0 < count; i0 += kBatch) {
+      const int64_t cnt = count - i0 < kBatch ? count - i0 : kBatch;
+      if (t.op == Op::LogSumExp) {
+        bool naive[kBatch];
+        if (t.weighted) finalize_lse<true>(m + i0, c + i0, s + i0, cnt, r1, r2, t.return_sign, naive);
+        else finalize_lse<false>(m + i0, c + i0, s + i0, cnt, r1, r2, t.return_sign, naive);
+        if (t.weighted)
+          for (int64_t i = 0; i < cnt; ++i)
+            if (naive[i]) t.naive(t, row0 + i0 + i, &r1[i], &r2[i]);
+        store_lse<T>(t, cur, r1, r2, cnt);
+      } else {
+        finalize_softmax(m + i0, c + i0, s + i0, cnt, t.op == Op::LogSoftmax, r1, r2);
+        for (int64_t i = 0; i < cnt; ++i, cur.next())
+          write_row_range<T>(t, cur, pass2_range[0], pass2_range[1], r1[i], r2[i]);
+      }
+    }
+  }
+
+  // Rows/Gather with one unit per group of whole rows.
+  static void rows_whole(const Task& t, int64_t u) {
+    const ReducePlan& p = t.plan;
+    const int64_t r0 = u * t.rows_per_unit;
+    const int64_t r1 = r0 + t.rows_per_unit < p.rows ? r0 + t.rows_per_unit : p.rows;
+    const int64_t range[2] = {0, p.n};
+    // rows per batch: enough to vectorise the finalisation, few enough that softmax rows
+    // are still in cache for their second pass
+    int64_t batch = kBatch;
+    if (t.op != Op::LogSumExp) {
+      const int64_t fit = (int64_t)(256 * 1024) / (p.n * (int64_t)sizeof(T));
+      batch = fit < 1 ? 1 : (fit < kBatch ? fit : kBatch);
+    }
+    RowCursor cur, wcur;
+    cur.seek(p, r0);
+    wcur = cur;
+    alignas(64) double m[kBatch], c[kBatch], s[kBatch];
+    for (int64_t b0 = r0; b0 < r1; b0 += batch) {
+      const int64_t cnt = r1 - b0 < batch ? r1 - b0 : batch;
+      if (p.layout == Layout::Rows && !t.weighted && p.n <= kSmallRow) {
+        small_rows(t, cur, cnt, m, c, s);
+      } else {
+        for (int64_t i = 0; i < cnt; ++i, cur.next()) {
+          RowBlocks<T> rb(p, cur);
+          const State st = t.weighted ? range_state<T, true>(rb, 0, p.n) : range_state<T, false>(rb, 0, p.n);
+          m[i] = st.m;
+          c[i] = st.c;
+          s[i] = st.s;
+        }
+      }
+      complete(t, wcur, b0, m, c, s, cnt, range);
+    }
+  }
+
+  // Short contiguous rows: transpose a tile so that each SIMD lane holds one row, then
+  // reduce all rows of the tile at once (no per-row horizontal work).
+  static void small_rows(const Task& t, RowCursor& cur, int64_t count, double* m, double* c, double* s) {
+    const ReducePlan& p = t.plan;
+    const int64_t n = p.n;
+    const T* x = operand<T>(p, kX);
+    alignas(64) T tile[kSmallRow * kSmallTile];
+    alignas(64) int64_t off[kSmallRow];
+    for (int64_t j = 0; j < n; ++j) off[j] = j * kSmallTile;
+    for (int64_t i0 = 0; i0 < count; i0 += kSmallTile) {
+      const int64_t cnt = count - i0 < kSmallTile ? count - i0 : kSmallTile;
+      for (int64_t l = 0; l < cnt; ++l, cur.next()) {
+        const T* row = x + cur.off(kX);
+        for (int64_t j = 0; j < n; ++j) tile[j * kSmallTile + l] = row[j];
+      }
+      lanes_block<T, false>(tile, nullptr, 0, off, nullptr, n, cnt, true, m + i0, c + i0, s + i0);
+    }
+  }
+
+  // Columns: (outer index, lane tile, chunk of positions).
+  static void columns(const Task& t, int64_t u) {
+    const ReducePlan& p = t.plan;
+    const int64_t tiles = (p.lanes + t.lane_tile - 1) / t.lane_tile;
+    const int64_t o = u / (tiles * t.nchunks), rem = u % (tiles * t.nchunks);
+    const int64_t tile = rem / t.nchunks, k = rem % t.nchunks;
+    const int64_t lane0 = tile * t.lane_tile;
+    const int64_t width = p.lanes - lane0 < t.lane_tile ? p.lanes - lane0 : t.lane_tile;
+    Odometer outer;
+    outer.seek(p.outer, o);
+    const T* x = operand<T>(p, kX) + outer.off[kX] + lane0;
+    const T* b = p.present[kB] ? operand<T>(p, kB) + outer.off[kB] + lane0 * p.lane_stride[kB] : nullptr;
+    const int64_t p0 = k * t.chunk, p1 = p0 + t.chunk < p.n ? p0 + t.chunk : p.n;
+
+    constexpr int64_t kMaxTile = 1024, kMaxBlock = 256;
+    alignas(64) double lm[kMaxTile], lc[kMaxTile], ls[kMaxTile];
+    alignas(64) int64_t xoff[kMaxBlock], boff[kMaxBlock];
+    Odometer in;
+    in.seek(p.inner, p0);
+    for (int64_t q = p0; q < p1; q += t.col_block) {
+      const int64_t len = p1 - q < t.col_block ? p1 - q : t.col_block;
+      for (int64_t r = 0; r < len; ++r, in.next()) {
+        xoff[r] = in.off[kX];
+        boff[r] = in.off[kB];
+      }
+      if (t.weighted) lanes_block<T, true>(x, b, p.lane_stride[kB], xoff, boff, len, width, q == p0, lm, lc, ls);
+      else lanes_block<T, false>(x, nullptr, 0, xoff, nullptr, len, width, q == p0, lm, lc, ls);
+    }
+    const int64_t row0 = o * p.lanes + lane0;
+    if (t.nchunks > 1) {
+      for (int64_t j = 0; j < width; ++j) t.states[(row0 + j) * t.nchunks + k] = State{lm[j], lc[j], ls[j]};
+      return;
+    }
+    if (t.op == Op::LogSumExp) {
+      RowCursor cur;
+      cur.seek(p, row0);
+      complete(t, cur, row0, lm, lc, ls, width, nullptr);
+      return;
+    }
+    alignas(64) double q1[kMaxTile], q2[kMaxTile];
+    for (int64_t j = 0; j < width; j += kBatch) {
+      const int64_t cnt = width - j < kBatch ? width - j : kBatch;
+      finalize_softmax(lm + j, lc + j, ls + j, cnt, t.op == Op::LogSoftmax, q1 + j, q2 + j);
+    }
+    write_columns(t, outer, lane0, width, p0, p1, q1, q2);
+  }
+
+  static void write_columns(const Task& t, const Odometer& outer, int64_t lane0, int64_t width, int64_t p0,
+                            int64_t p1, const double* q1, const double* q2) {
+    const ReducePlan& p = t.plan;
+    const T* x = operand<T>(p, kX) + outer.off[kX] + lane0;
+    T* out = operand<T>(p, kOut) + outer.off[kOut] + lane0;
+    Odometer in;
+    in.seek(p.inner, p0);
+    for (int64_t q = p0; q < p1; ++q, in.next())
+      write_lanes<T>(x + in.off[kX], out + in.off[kOut], width, t.op == Op::LogSoftmax, q1, q2);
+  }
+
+  static void run(const Task& t, int64_t u0, int64_t u1) {
+    const ReducePlan& p = t.plan;
+    for (int64_t u = u0; u < u1; ++u) {
+      if (p.layout == Layout::Columns) {
+        columns(t, u);
+      } else if (t.nchunks == 1) {
+        rows_whole(t, u);
+      } else {
+        const int64_t r = u / t.nchunks, k = u % t.nchunks;
+        RowCursor cur;
+        cur.seek(p, r);
+        RowBlocks<T> rb(p, cur);
+        const int64_t i0 = k * t.chunk, i1 = i0 + t.chunk < p.n ? i0 + t.chunk : p.n;
+        t.states[u] = t.weighted ? range_state<T, true>(rb, i0, i1) : range_state<T, false>(rb, i0, i1);
+      }
+    }
+  }
+
+  static void finish(const Task& t, int64_t r0, int64_t r1) {
+    alignas(64) double m[kBatch], c[kBatch], s[kBatch];
+    RowCursor cur;
+    cur.seek(t.plan, r0);
+    for (int64_t b0 = r0; b0 < r1; b0 += kBatch) {
+      const int64_t cnt = r1 - b0 < kBatch ? r1 - b0 : kBatch;
+      for (int64_t i = 0; i < cnt; ++i) {
+        const State* st = t.states + (b0 + i) * t.nchunks;
+        State acc = st[0];
+        for (int64_t k = 1; k < t.nchunks; ++k) merge(acc, st[k]);
+        m[i] = acc.m;
+        c[i] = acc.c;
+        s[i] = acc.s;
+      }
+      if (t.op == Op::LogSumExp) {
+        complete(t, cur, b0, m, c, s, cnt, nullptr);
+      } else {
+        alignas(64) double q1[kBatch], q2[kBatch];
+        finalize_softmax(m, c, s, cnt, t.op == Op::LogSoftmax, q1, q2);
+        for (int64_t i = 0; i < cnt; ++i) {
+          t.row_stats[2 * (b0 + i)] = q1[i];
+          t.row_stats[2 * (b0 + i) + 1] = q2[i];
+        }
+      }
+    }
+  }
+
+  static void write(const Task& t, int64_t u0, int64_t u1) {
+    const ReducePlan& p = t.plan;
+    for (int64_t u = u0; u < u1; ++u) {
+      if (p.layout == Layout::Columns) {
+        const int64_t tiles = (p.lanes + t.lane_tile - 1) / t.lane_tile;
+        const int64_t o = u / (tiles * t.nchunks), rem = u % (tiles * t.nchunks);
+        const int64_t tile = rem / t.nchunks, k = rem % t.nchunks;
+        const int64_t lane0 = tile * t.lane_tile;
+        const int64_t width = p.lanes - lane0 < t.lane_tile ? p.lanes - lane0 : t.lane_tile;
+        const int64_t row0 = o * p.lanes + lane0;
+        alignas(64) double q1[1024], q2[1024];
+        for (int64_t j = 0; j < width; ++j) {
+          q1[j] = t.row_stats[2 * (row0 + j)];
+          q2[j] = t.row_stats[2 * (row0 + j) + 1];
+        }
+        Odometer outer;
+        outer.seek(p.outer, o);
+        const int64_t p0 = k * t.chunk, p1 = p0 + t.chunk < p.n ? p0 + t.chunk : p.n;
+        write_columns(t, outer, lane0, width, p0, p1, q1, q2);
+      } else {
+        const int64_t r = u / t.nchunks, k = u % t.nchunks;
+        RowCursor cur;
+        cur.seek(p, r);
+        const int64_t i0 = k * t.chunk, i1 = i0 + t.chunk < p.n ? i0 + t.chunk : p.n;
+        write_row_range<T>(t, cur, i0, i1, t.row_stats[2 * r], t.row_stats[2 * r + 1]);
+      }
+    }
+  }
+};
+
+// ---------------------------------------------------------------- elementwise math hooks
+template <class T, class F>
+inline void map_math(const T* x, T* y, int64_t n, F f) {
+  using V = typename Lanes<T>::V;
+  constexpr int N = Lanes<T>::N;
+  int64_t i = 0;
+  for (; i + N <= n; i += N) store(y + i, f(load(x + i)));
+  if (i < n) store_partial(y + i, f(load_partial(x + i, n - i, T(0))), n - i);
+}
+inline void exp_f32(const float* x, float* y, int64_t n) { map_math(x, y, n, [](VF v) { return exp(v); }); }
+inline void exp_f64(const double* x, double* y, int64_t n) { map_math(x, y, n, [](VD v) { return exp(v); }); }
+inline void log_f64(const double* x, double* y, int64_t n) { map_math(x, y, n, [](VD v) { return log(v); }); }
+inline void log1p_f64(const double* x, double* y, int64_t n) { map_math(x, y, n, [](VD v) { return log1p(v); }); }

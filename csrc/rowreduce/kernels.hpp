@@ -1,0 +1,71 @@
+// What crosses the boundary between the ISA-independent driver (rowreduce.cpp) and the
+// per-ISA kernel objects (lse_kernels.cpp, compiled once per level): plain structs and
+// function pointers only.
+#pragma once
+
+#include <cstdint>
+
+#include "core/cpu.hpp"
+#include "core/layout.hpp"
+
+namespace divkern {
+namespace rowreduce {
+
+enum class Op : int { LogSumExp = 0, Softmax = 1, LogSoftmax = 2 };
+
+// Partial log-sum-exp of some elements of a row, relative to their maximum `m`:
+//   c = total weight of the elements equal to m,
+//   s = sum of w * exp(a - m) over the others.
+// log-sum-exp = m + log(c) + log1p(s / c). Keeping the maximum's own weight out of `s` is
+// what preserves log1p precision when one element dominates (lse([0, -40]) = 4.2e-18).
+// m = -inf with c = s = 0 is the empty state; m = NaN or s = NaN mark a NaN result.
+struct State {
+  double m, c, s;
+};
+
+// Fixed, shape-derived work decomposition. Every size below is chosen by the driver from
+// the shape alone, so the order of floating-point operations never depends on the ISA
+// level or on the number of threads.
+struct Task {
+  ReducePlan plan;
+  Op op = Op::LogSumExp;
+  bool weighted = false;
+  bool return_sign = false;  // sign output present; without it negative sums give NaN
+  int64_t chunk = 0;           // Rows/Gather: elements per unit; Columns: reduction positions per unit
+  int64_t nchunks = 1;         // units per row along the reduction
+  int64_t rows_per_unit = 1;   // Rows/Gather with nchunks == 1
+  int64_t lane_tile = 0;       // Columns: lanes per unit
+  int64_t col_block = 0;       // Columns: reduction positions per block
+  int64_t units = 0;
+  State* states = nullptr;     // nchunks > 1: [rows][nchunks]
+  double* row_stats = nullptr; // nchunks > 1 and softmax/log_softmax: [rows][2]
+  // Weighted rows whose result SciPy defines through the direct formula log(sum(b*exp(a)))
+  // (a non-finite maximum or weight): recomputed by the driver, elementwise.
+  void (*naive)(const Task&, int64_t row, double* res, double* sign) = nullptr;
+};
+
+struct Fns {
+  // Phase 1 over units [u0, u1): complete results when nchunks == 1, else partial states.
+  void (*run)(const Task&, int64_t u0, int64_t u1);
+  // nchunks > 1: merge the partial states of rows [r0, r1) in chunk order; write the
+  // log-sum-exp outputs, or the per-row statistics of softmax/log_softmax.
+  void (*finish)(const Task&, int64_t r0, int64_t r1);
+  // nchunks > 1, softmax/log_softmax: write the outputs of units [u0, u1).
+  void (*write)(const Task&, int64_t u0, int64_t u1);
+};
+
+struct Table {
+  const char* isa = nullptr;
+  Fns f32{}, f64{};
+  // Elementwise math, exposed so the tests can measure every ISA level's accuracy.
+  void (*exp_f32)(const float*, float*, int64_t) = nullptr;
+  void (*exp_f64)(const double*, double*, int64_t) = nullptr;
+  void (*log_f64)(const double*, double*, int64_t) = nullptr;
+  void (*log1p_f64)(const double*, double*, int64_t) = nullptr;
+};
+
+// The table of an ISA level, or nullptr when that level was not compiled in.
+const Table* table_for(Isa isa);
+
+}  // namespace rowreduce
+}  // namespace divkern

@@ -1,0 +1,42 @@
+// Row-reduction kernels of one ISA level. CMake compiles this file once per level with
+// that level's flags and DK_ISA_NS / DK_ISA_NAME defined (see CMakeLists.txt); each copy
+// exports only fill_rowreduce_table(), so no inline function of one level can be merged
+// into another by the linker.
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#if defined(__SSE2__) || defined(__AVX2__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+#include "rowreduce/kernels.hpp"
+
+#ifndef DK_ISA_NS
+#error "DK_ISA_NS must name the ISA namespace (set by CMake)"
+#endif
+
+namespace divkern {
+namespace DK_ISA_NS {
+
+using rowreduce::Op;
+using rowreduce::State;
+using rowreduce::Task;
+
+#include "core/odometer-inl.hpp"
+#include "simd/vec-inl.hpp"
+#include "simd/math-inl.hpp"
+#include "rowreduce/engine-inl.hpp"
+
+void fill_rowreduce_table(rowreduce::Table& t) {
+  t.isa = DK_ISA_NAME;
+  t.f32 = {&Units<float>::run, &Units<float>::finish, &Units<float>::write};
+  t.f64 = {&Units<double>::run, &Units<double>::finish, &Units<double>::write};
+  t.exp_f32 = &exp_f32;
+  t.exp_f64 = &exp_f64;
+  t.log_f64 = &log_f64;
+  t.log1p_f64 = &log1p_f64;
+}
+
+}  // namespace DK_ISA_NS
+}  // namespace divkern

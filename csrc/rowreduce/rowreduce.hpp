@@ -1,0 +1,25 @@
+// Log-sum-exp, softmax and log_softmax over any set of axes of a strided array: the C++
+// entry point of the row-reduction family (no Python here; csrc/bindings calls it).
+//
+// Semantics follow scipy.special (see python/divkern/special.py for the full contract):
+//   LogSumExp   out = log(sum(b * exp(x))) over the reduced axes, sign when requested;
+//   Softmax     out = exp(x - lse), full shape;   LogSoftmax  out = x - lse.
+// Accuracy and determinism: docs/accuracy.md; the memory patterns: core/layout.hpp.
+#pragma once
+
+#include "core/layout.hpp"
+#include "rowreduce/kernels.hpp"
+
+namespace divkern {
+namespace rowreduce {
+
+enum class DType : int { F32 = 0, F64 = 1 };
+
+// `spec.base[kX]` is read, `spec.base[kB]` (optional) are the weights, `spec.base[kOut]`
+// (and `spec.base[kSign]` for LogSumExp with return_sign) are written. Softmax and
+// LogSoftmax need spec.full_output. Runs the active ISA level's kernels on up to
+// `threads` threads; the result does not depend on either.
+void run(const ReduceSpec& spec, DType dtype, Op op, int threads);
+
+}  // namespace rowreduce
+}  // namespace divkern

@@ -1,0 +1,389 @@
+// Native SIMD vectors for the ISA this translation unit is compiled for.
+//
+// Re-included once per ISA level inside `namespace divkern::DK_ISA_NS` (see
+// csrc/rowreduce/lse_kernels.cpp): it includes nothing itself, and everything it defines
+// lives in that per-ISA namespace, so the linker can never merge an AVX-512 inline
+// function into the baseline build (numpy#25274).
+//
+// Every level exposes the same small vocabulary over
+//   VF / VD  native vectors of float / double  (kNF / kND lanes)
+//   MF / MD  their lane masks
+// and every operation is a single IEEE-754 operation per lane (or an exact bit
+// manipulation), so a kernel written against this vocabulary computes the same bits at
+// every level. There is deliberately no fused multiply-add here: the baseline level has
+// none, and mixing the two would make results depend on the CPU (the build also passes
+// -ffp-contract=off so the compiler does not fuse on its own).
+//
+// `vmax(a, b)` has the x86 semantics `a > b ? a : b` on every level: it returns `b` when
+// either operand is NaN. Kernels rely on that to choose whether NaN propagates.
+
+#if defined(__AVX512F__)
+// ------------------------------------------------------------------------ AVX-512
+#define DK_VEC_NAME "avx512"
+constexpr int kNF = 16, kND = 8;
+struct VF { __m512 v; };
+struct VD { __m512d v; };
+struct MF { __mmask16 k; };
+struct MD { __mmask8 k; };
+
+inline VF splat(float x) { return {_mm512_set1_ps(x)}; }
+inline VD splat(double x) { return {_mm512_set1_pd(x)}; }
+inline VF load(const float* p) { return {_mm512_loadu_ps(p)}; }
+inline VD load(const double* p) { return {_mm512_loadu_pd(p)}; }
+inline VF load_partial(const float* p, int64_t n, float fill) {
+  return {_mm512_mask_loadu_ps(_mm512_set1_ps(fill), (__mmask16)((1u << n) - 1u), p)};
+}
+inline VD load_partial(const double* p, int64_t n, double fill) {
+  return {_mm512_mask_loadu_pd(_mm512_set1_pd(fill), (__mmask8)((1u << n) - 1u), p)};
+}
+inline void store(float* p, VF a) { _mm512_storeu_ps(p, a.v); }
+inline void store(double* p, VD a) { _mm512_storeu_pd(p, a.v); }
+inline void store_partial(float* p, VF a, int64_t n) {
+  _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1u), a.v);
+}
+inline void store_partial(double* p, VD a, int64_t n) {
+  _mm512_mask_storeu_pd(p, (__mmask8)((1u << n) - 1u), a.v);
+}
+// Non-temporal store for outputs that will not be read again soon (p 64-byte aligned).
+inline void stream(float* p, VF a) { _mm512_stream_ps(p, a.v); }
+inline void stream(double* p, VD a) { _mm512_stream_pd(p, a.v); }
+inline void stream_fence() { _mm_sfence(); }
+
+inline VF operator+(VF a, VF b) { return {_mm512_add_ps(a.v, b.v)}; }
+inline VF operator-(VF a, VF b) { return {_mm512_sub_ps(a.v, b.v)}; }
+inline VF operator*(VF a, VF b) { return {_mm512_mul_ps(a.v, b.v)}; }
+inline VD operator+(VD a, VD b) { return {_mm512_add_pd(a.v, b.v)}; }
+inline VD operator-(VD a, VD b) { return {_mm512_sub_pd(a.v, b.v)}; }
+inline VD operator*(VD a, VD b) { return {_mm512_mul_pd(a.v, b.v)}; }
+inline VD operator/(VD a, VD b) { return {_mm512_div_pd(a.v, b.v)}; }
+inline VF vmax(VF a, VF b) { return {_mm512_max_ps(a.v, b.v)}; }
+inline VD vmax(VD a, VD b) { return {_mm512_max_pd(a.v, b.v)}; }
+
+inline MF eq(VF a, VF b) { return {_mm512_cmp_ps_mask(a.v, b.v, _CMP_EQ_OQ)}; }
+inline MF lt(VF a, VF b) { return {_mm512_cmp_ps_mask(a.v, b.v, _CMP_LT_OQ)}; }
+inline MF nan_mask(VF a) { return {_mm512_cmp_ps_mask(a.v, a.v, _CMP_UNORD_Q)}; }
+inline MD eq(VD a, VD b) { return {_mm512_cmp_pd_mask(a.v, b.v, _CMP_EQ_OQ)}; }
+inline MD lt(VD a, VD b) { return {_mm512_cmp_pd_mask(a.v, b.v, _CMP_LT_OQ)}; }
+inline MD nan_mask(VD a) { return {_mm512_cmp_pd_mask(a.v, a.v, _CMP_UNORD_Q)}; }
+inline MF operator|(MF a, MF b) { return {(__mmask16)(a.k | b.k)}; }
+inline MD operator|(MD a, MD b) { return {(__mmask8)(a.k | b.k)}; }
+inline bool any(MF m) { return m.k != 0; }
+inline bool any(MD m) { return m.k != 0; }
+inline VF select(MF m, VF a, VF b) { return {_mm512_mask_blend_ps(m.k, b.v, a.v)}; }
+inline VD select(MD m, VD a, VD b) { return {_mm512_mask_blend_pd(m.k, b.v, a.v)}; }
+
+// float lanes [0, kND) and [kND, kNF) widened to double
+inline VD lo_f64(VF a) { return {_mm512_cvtps_pd(_mm512_castps512_ps256(a.v))}; }
+inline VD hi_f64(VF a) {
+  return {_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a.v), 1)))};
+}
+// two double vectors rounded (to nearest) into one float vector, lanes in order
+inline VF to_f32(VD lo, VD hi) {
+  __m256 l = _mm512_cvtpd_ps(lo.v), h = _mm512_cvtpd_ps(hi.v);
+  return {_mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(l)),
+                                              _mm256_castps_pd(h), 1))};
+}
+
+// 2^k from t = k + 1.5*2^23 (the magic-number rounding of the exp reduction): the low
+// mantissa bits of t hold k, so adding the exponent bias and shifting gives the bits of
+// 2^k. Valid for k in [-126, 127].
+inline VF pow2_magic(VF t) {
+  __m512i b = _mm512_add_epi32(_mm512_castps_si512(t.v), _mm512_set1_epi32(127));
+  return {_mm512_castsi512_ps(_mm512_slli_epi32(b, 23))};
+}
+inline VD pow2_magic(VD t) {
+  __m512i b = _mm512_add_epi64(_mm512_castpd_si512(t.v), _mm512_set1_epi64(1023));
+  return {_mm512_castsi512_pd(_mm512_slli_epi64(b, 52))};
+}
+// p * 2^k rounded once, for integral k in [-200, 0] (float) / [-1100, 0] (double), with
+// gradual underflow. vscalef does it in one instruction; the other levels compute the
+// same correctly rounded value in two exact steps (see scale_exact below).
+inline VF scale_exact(VF p, VF k, VF) { return {_mm512_scalef_ps(p.v, k.v)}; }
+inline VD scale_exact(VD p, VD k, VD) { return {_mm512_scalef_pd(p.v, k.v)}; }
+#define DK_HAVE_NATIVE_SCALEF 1
+
+#elif defined(__AVX2__)
+// ------------------------------------------------------------------------ AVX2
+#define DK_VEC_NAME "avx2"
+constexpr int kNF = 8, kND = 4;
+struct VF { __m256 v; };
+struct VD { __m256d v; };
+struct MF { __m256 m; };
+struct MD { __m256d m; };
+
+inline VF splat(float x) { return {_mm256_set1_ps(x)}; }
+inline VD splat(double x) { return {_mm256_set1_pd(x)}; }
+inline VF load(const float* p) { return {_mm256_loadu_ps(p)}; }
+inline VD load(const double* p) { return {_mm256_loadu_pd(p)}; }
+inline __m256i tail_mask32(int64_t n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+inline __m256i tail_mask64(int64_t n) {
+  return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
+}
+inline VF load_partial(const float* p, int64_t n, float fill) {
+  __m256i m = tail_mask32(n);
+  return {_mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m))};
+}
+inline VD load_partial(const double* p, int64_t n, double fill) {
+  __m256i m = tail_mask64(n);
+  return {_mm256_blendv_pd(_mm256_set1_pd(fill), _mm256_maskload_pd(p, m), _mm256_castsi256_pd(m))};
+}
+inline void store(float* p, VF a) { _mm256_storeu_ps(p, a.v); }
+inline void store(double* p, VD a) { _mm256_storeu_pd(p, a.v); }
+inline void store_partial(float* p, VF a, int64_t n) { _mm256_maskstore_ps(p, tail_mask32(n), a.v); }
+inline void store_partial(double* p, VD a, int64_t n) { _mm256_maskstore_pd(p, tail_mask64(n), a.v); }
+inline void stream(float* p, VF a) { _mm256_stream_ps(p, a.v); }
+inline void stream(double* p, VD a) { _mm256_stream_pd(p, a.v); }
+inline void stream_fence() { _mm_sfence(); }
+
+inline VF operator+(VF a, VF b) { return {_mm256_add_ps(a.v, b.v)}; }
+inline VF operator-(VF a, VF b) { return {_mm256_sub_ps(a.v, b.v)}; }
+inline VF operator*(VF a, VF b) { return {_mm256_mul_ps(a.v, b.v)}; }
+inline VD operator+(VD a, VD b) { return {_mm256_add_pd(a.v, b.v)}; }
+inline VD operator-(VD a, VD b) { return {_mm256_sub_pd(a.v, b.v)}; }
+inline VD operator*(VD a, VD b) { return {_mm256_mul_pd(a.v, b.v)}; }
+inline VD operator/(VD a, VD b) { return {_mm256_div_pd(a.v, b.v)}; }
+inline VF vmax(VF a, VF b) { return {_mm256_max_ps(a.v, b.v)}; }
+inline VD vmax(VD a, VD b) { return {_mm256_max_pd(a.v, b.v)}; }
+
+inline MF eq(VF a, VF b) { return {_mm256_cmp_ps(a.v, b.v, _CMP_EQ_OQ)}; }
+inline MF lt(VF a, VF b) { return {_mm256_cmp_ps(a.v, b.v, _CMP_LT_OQ)}; }
+inline MF nan_mask(VF a) { return {_mm256_cmp_ps(a.v, a.v, _CMP_UNORD_Q)}; }
+inline MD eq(VD a, VD b) { return {_mm256_cmp_pd(a.v, b.v, _CMP_EQ_OQ)}; }
+inline MD lt(VD a, VD b) { return {_mm256_cmp_pd(a.v, b.v, _CMP_LT_OQ)}; }
+inline MD nan_mask(VD a) { return {_mm256_cmp_pd(a.v, a.v, _CMP_UNORD_Q)}; }
+inline MF operator|(MF a, MF b) { return {_mm256_or_ps(a.m, b.m)}; }
+inline MD operator|(MD a, MD b) { return {_mm256_or_pd(a.m, b.m)}; }
+inline bool any(MF m) { return _mm256_movemask_ps(m.m) != 0; }
+inline bool any(MD m) { return _mm256_movemask_pd(m.m) != 0; }
+inline VF select(MF m, VF a, VF b) { return {_mm256_blendv_ps(b.v, a.v, m.m)}; }
+inline VD select(MD m, VD a, VD b) { return {_mm256_blendv_pd(b.v, a.v, m.m)}; }
+
+inline VD lo_f64(VF a) { return {_mm256_cvtps_pd(_mm256_castps256_ps128(a.v))}; }
+inline VD hi_f64(VF a) { return {_mm256_cvtps_pd(_mm256_extractf128_ps(a.v, 1))}; }
+inline VF to_f32(VD lo, VD hi) {
+  return {_mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(lo.v)), _mm256_cvtpd_ps(hi.v), 1)};
+}
+
+inline VF pow2_magic(VF t) {
+  __m256i b = _mm256_add_epi32(_mm256_castps_si256(t.v), _mm256_set1_epi32(127));
+  return {_mm256_castsi256_ps(_mm256_slli_epi32(b, 23))};
+}
+inline VD pow2_magic(VD t) {
+  __m256i b = _mm256_add_epi64(_mm256_castpd_si256(t.v), _mm256_set1_epi64x(1023));
+  return {_mm256_castsi256_pd(_mm256_slli_epi64(b, 52))};
+}
+
+#elif defined(__SSE2__)
+// ------------------------------------------------------------------------ SSE2 (x86-64 baseline)
+#define DK_VEC_NAME "baseline"
+constexpr int kNF = 4, kND = 2;
+struct VF { __m128 v; };
+struct VD { __m128d v; };
+struct MF { __m128 m; };
+struct MD { __m128d m; };
+
+inline VF splat(float x) { return {_mm_set1_ps(x)}; }
+inline VD splat(double x) { return {_mm_set1_pd(x)}; }
+inline VF load(const float* p) { return {_mm_loadu_ps(p)}; }
+inline VD load(const double* p) { return {_mm_loadu_pd(p)}; }
+inline VF load_partial(const float* p, int64_t n, float fill) {
+  alignas(16) float buf[4] = {fill, fill, fill, fill};
+  for (int64_t i = 0; i < n; ++i) buf[i] = p[i];
+  return {_mm_load_ps(buf)};
+}
+inline VD load_partial(const double* p, int64_t n, double fill) {
+  alignas(16) double buf[2] = {fill, fill};
+  for (int64_t i = 0; i < n; ++i) buf[i] = p[i];
+  return {_mm_load_pd(buf)};
+}
+inline void store(float* p, VF a) { _mm_storeu_ps(p, a.v); }
+inline void store(double* p, VD a) { _mm_storeu_pd(p, a.v); }
+inline void store_partial(float* p, VF a, int64_t n) {
+  alignas(16) float buf[4];
+  _mm_store_ps(buf, a.v);
+  for (int64_t i = 0; i < n; ++i) p[i] = buf[i];
+}
+inline void store_partial(double* p, VD a, int64_t n) {
+  alignas(16) double buf[2];
+  _mm_store_pd(buf, a.v);
+  for (int64_t i = 0; i < n; ++i) p[i] = buf[i];
+}
+inline void stream(float* p, VF a) { _mm_stream_ps(p, a.v); }
+inline void stream(double* p, VD a) { _mm_stream_pd(p, a.v); }
+inline void stream_fence() { _mm_sfence(); }
+
+inline VF operator+(VF a, VF b) { return {_mm_add_ps(a.v, b.v)}; }
+inline VF operator-(VF a, VF b) { return {_mm_sub_ps(a.v, b.v)}; }
+inline VF operator*(VF a, VF b) { return {_mm_mul_ps(a.v, b.v)}; }
+inline VD operator+(VD a, VD b) { return {_mm_add_pd(a.v, b.v)}; }
+inline VD operator-(VD a, VD b) { return {_mm_sub_pd(a.v, b.v)}; }
+inline VD operator*(VD a, VD b) { return {_mm_mul_pd(a.v, b.v)}; }
+inline VD operator/(VD a, VD b) { return {_mm_div_pd(a.v, b.v)}; }
+inline VF vmax(VF a, VF b) { return {_mm_max_ps(a.v, b.v)}; }
+inline VD vmax(VD a, VD b) { return {_mm_max_pd(a.v, b.v)}; }
+
+inline MF eq(VF a, VF b) { return {_mm_cmpeq_ps(a.v, b.v)}; }
+inline MF lt(VF a, VF b) { return {_mm_cmplt_ps(a.v, b.v)}; }
+inline MF nan_mask(VF a) { return {_mm_cmpunord_ps(a.v, a.v)}; }
+inline MD eq(VD a, VD b) { return {_mm_cmpeq_pd(a.v, b.v)}; }
+inline MD lt(VD a, VD b) { return {_mm_cmplt_pd(a.v, b.v)}; }
+inline MD nan_mask(VD a) { return {_mm_cmpunord_pd(a.v, a.v)}; }
+inline MF operator|(MF a, MF b) { return {_mm_or_ps(a.m, b.m)}; }
+inline MD operator|(MD a, MD b) { return {_mm_or_pd(a.m, b.m)}; }
+inline bool any(MF m) { return _mm_movemask_ps(m.m) != 0; }
+inline bool any(MD m) { return _mm_movemask_pd(m.m) != 0; }
+inline VF select(MF m, VF a, VF b) { return {_mm_or_ps(_mm_and_ps(m.m, a.v), _mm_andnot_ps(m.m, b.v))}; }
+inline VD select(MD m, VD a, VD b) { return {_mm_or_pd(_mm_and_pd(m.m, a.v), _mm_andnot_pd(m.m, b.v))}; }
+
+inline VD lo_f64(VF a) { return {_mm_cvtps_pd(a.v)}; }
+inline VD hi_f64(VF a) { return {_mm_cvtps_pd(_mm_movehl_ps(a.v, a.v))}; }
+inline VF to_f32(VD lo, VD hi) { return {_mm_movelh_ps(_mm_cvtpd_ps(lo.v), _mm_cvtpd_ps(hi.v))}; }
+
+inline VF pow2_magic(VF t) {
+  __m128i b = _mm_add_epi32(_mm_castps_si128(t.v), _mm_set1_epi32(127));
+  return {_mm_castsi128_ps(_mm_slli_epi32(b, 23))};
+}
+inline VD pow2_magic(VD t) {
+  __m128i b = _mm_add_epi64(_mm_castpd_si128(t.v), _mm_set1_epi64x(1023));
+  return {_mm_castsi128_pd(_mm_slli_epi64(b, 52))};
+}
+
+#else
+// ------------------------------------------------------------------------ portable C++
+// Non-x86 targets: plain arrays that the compiler vectorises for its default target
+// (NEON on aarch64). Same operations, same bits.
+#define DK_VEC_NAME "baseline"
+constexpr int kNF = 8, kND = 4;
+struct VF { float v[kNF]; };
+struct VD { double v[kND]; };
+struct MF { bool m[kNF]; };
+struct MD { bool m[kND]; };
+
+#define DK_LANES(N) for (int i = 0; i < N; ++i)
+inline VF splat(float x) { VF r; DK_LANES(kNF) r.v[i] = x; return r; }
+inline VD splat(double x) { VD r; DK_LANES(kND) r.v[i] = x; return r; }
+inline VF load(const float* p) { VF r; DK_LANES(kNF) r.v[i] = p[i]; return r; }
+inline VD load(const double* p) { VD r; DK_LANES(kND) r.v[i] = p[i]; return r; }
+inline VF load_partial(const float* p, int64_t n, float fill) { VF r; DK_LANES(kNF) r.v[i] = i < n ? p[i] : fill; return r; }
+inline VD load_partial(const double* p, int64_t n, double fill) { VD r; DK_LANES(kND) r.v[i] = i < n ? p[i] : fill; return r; }
+inline void store(float* p, VF a) { DK_LANES(kNF) p[i] = a.v[i]; }
+inline void store(double* p, VD a) { DK_LANES(kND) p[i] = a.v[i]; }
+inline void store_partial(float* p, VF a, int64_t n) { for (int64_t i = 0; i < n; ++i) p[i] = a.v[i]; }
+inline void store_partial(double* p, VD a, int64_t n) { for (int64_t i = 0; i < n; ++i) p[i] = a.v[i]; }
+inline void stream(float* p, VF a) { store(p, a); }
+inline void stream(double* p, VD a) { store(p, a); }
+inline void stream_fence() {}
+
+#define DK_BINOP(V, N, OP) inline V operator OP(V a, V b) { V r; DK_LANES(N) r.v[i] = a.v[i] OP b.v[i]; return r; }
+DK_BINOP(VF, kNF, +) DK_BINOP(VF, kNF, -) DK_BINOP(VF, kNF, *)
+DK_BINOP(VD, kND, +) DK_BINOP(VD, kND, -) DK_BINOP(VD, kND, *) DK_BINOP(VD, kND, /)
+#undef DK_BINOP
+inline VF vmax(VF a, VF b) { VF r; DK_LANES(kNF) r.v[i] = a.v[i] > b.v[i] ? a.v[i] : b.v[i]; return r; }
+inline VD vmax(VD a, VD b) { VD r; DK_LANES(kND) r.v[i] = a.v[i] > b.v[i] ? a.v[i] : b.v[i]; return r; }
+inline MF eq(VF a, VF b) { MF r; DK_LANES(kNF) r.m[i] = a.v[i] == b.v[i]; return r; }
+inline MF lt(VF a, VF b) { MF r; DK_LANES(kNF) r.m[i] = a.v[i] < b.v[i]; return r; }
+inline MF nan_mask(VF a) { MF r; DK_LANES(kNF) r.m[i] = a.v[i] != a.v[i]; return r; }
+inline MD eq(VD a, VD b) { MD r; DK_LANES(kND) r.m[i] = a.v[i] == b.v[i]; return r; }
+inline MD lt(VD a, VD b) { MD r; DK_LANES(kND) r.m[i] = a.v[i] < b.v[i]; return r; }
+inline MD nan_mask(VD a) { MD r; DK_LANES(kND) r.m[i] = a.v[i] != a.v[i]; return r; }
+inline MF operator|(MF a, MF b) { MF r; DK_LANES(kNF) r.m[i] = a.m[i] || b.m[i]; return r; }
+inline MD operator|(MD a, MD b) { MD r; DK_LANES(kND) r.m[i] = a.m[i] || b.m[i]; return r; }
+inline bool any(MF m) { bool r = false; DK_LANES(kNF) r |= m.m[i]; return r; }
+inline bool any(MD m) { bool r = false; DK_LANES(kND) r |= m.m[i]; return r; }
+inline VF select(MF m, VF a, VF b) { VF r; DK_LANES(kNF) r.v[i] = m.m[i] ? a.v[i] : b.v[i]; return r; }
+inline VD select(MD m, VD a, VD b) { VD r; DK_LANES(kND) r.v[i] = m.m[i] ? a.v[i] : b.v[i]; return r; }
+inline VD lo_f64(VF a) { VD r; DK_LANES(kND) r.v[i] = a.v[i]; return r; }
+inline VD hi_f64(VF a) { VD r; DK_LANES(kND) r.v[i] = a.v[kND + i]; return r; }
+inline VF to_f32(VD lo, VD hi) {
+  VF r;
+  DK_LANES(kND) { r.v[i] = (float)lo.v[i]; r.v[kND + i] = (float)hi.v[i]; }
+  return r;
+}
+inline VF pow2_magic(VF t) {
+  VF r;
+  DK_LANES(kNF) {
+    uint32_t b;
+    std::memcpy(&b, &t.v[i], 4);
+    b = (b + 127u) << 23;
+    std::memcpy(&r.v[i], &b, 4);
+  }
+  return r;
+}
+inline VD pow2_magic(VD t) {
+  VD r;
+  DK_LANES(kND) {
+    uint64_t b;
+    std::memcpy(&b, &t.v[i], 8);
+    b = (b + 1023u) << 52;
+    std::memcpy(&r.v[i], &b, 8);
+  }
+  return r;
+}
+#undef DK_LANES
+#endif
+
+// ------------------------------------------------------------------------ shared helpers
+// A one-lane "vector" of double with the same vocabulary, so that the math templates also
+// give the scalar functions used to merge partial states. Same operations, same bits as
+// any lane of VD.
+struct SD { double v; };
+inline SD splat_sd(double x) { return {x}; }
+inline SD operator+(SD a, SD b) { return {a.v + b.v}; }
+inline SD operator-(SD a, SD b) { return {a.v - b.v}; }
+inline SD operator*(SD a, SD b) { return {a.v * b.v}; }
+inline SD operator/(SD a, SD b) { return {a.v / b.v}; }
+inline SD vmax(SD a, SD b) { return {a.v > b.v ? a.v : b.v}; }
+struct MS { bool m; };
+inline MS eq(SD a, SD b) { return {a.v == b.v}; }
+inline MS lt(SD a, SD b) { return {a.v < b.v}; }
+inline MS nan_mask(SD a) { return {a.v != a.v}; }
+inline MS operator|(MS a, MS b) { return {a.m || b.m}; }
+inline bool any(MS m) { return m.m; }
+inline SD select(MS m, SD a, SD b) { return {m.m ? a.v : b.v}; }
+inline SD pow2_magic(SD t) {
+  uint64_t b;
+  std::memcpy(&b, &t.v, 8);
+  b = (b + 1023u) << 52;
+  SD r;
+  std::memcpy(&r.v, &b, 8);
+  return r;
+}
+
+// Lane traits, so templates can name the scalar, mask and splat of a vector type.
+template <class V> struct VecTraits;
+template <> struct VecTraits<VF> { using T = float; using M = MF; static constexpr int N = kNF; };
+template <> struct VecTraits<VD> { using T = double; using M = MD; static constexpr int N = kND; };
+template <> struct VecTraits<SD> { using T = double; using M = MS; static constexpr int N = 1; };
+template <class V> inline V splat_as(typename VecTraits<V>::T x);
+template <> inline VF splat_as<VF>(float x) { return splat(x); }
+template <> inline VD splat_as<VD>(double x) { return splat(x); }
+template <> inline SD splat_as<SD>(double x) { return splat_sd(x); }
+
+#if !defined(DK_HAVE_NATIVE_SCALEF)
+// p * 2^k rounded once (gradual underflow included) for integral k >= -1100. When every
+// lane has k > -(bias - 2) the result is normal and one exact multiply by 2^k does it;
+// otherwise split k = k1 + k2 with both halves in the normal range: p * 2^k1 is exact and
+// the second multiply rounds once, which is the correctly rounded result, the same value
+// vscalef gives on AVX-512.
+template <class V>
+inline V scale_exact(V p, V k, V t_magic) {
+  using T = typename VecTraits<V>::T;
+  constexpr T kMin = sizeof(T) == 4 ? T(-125) : T(-1021);
+  constexpr T kMagic = sizeof(T) == 4 ? T(12582912.0f) : T(6755399441055744.0);  // 1.5*2^mant
+  if (!any(lt(k, splat_as<V>(kMin)))) return p * pow2_magic(t_magic);
+  V k1 = (k * splat_as<V>(T(0.5)) + splat_as<V>(kMagic)) - splat_as<V>(kMagic);
+  V k2 = k - k1;
+  V s1 = pow2_magic(k1 + splat_as<V>(kMagic));
+  V s2 = pow2_magic(k2 + splat_as<V>(kMagic));
+  return (p * s1) * s2;
+}
+#endif
+inline SD scale_exact(SD p, SD k, SD t_magic) {
+  if (!(k.v < -1021.0)) return p * pow2_magic(t_magic);
+  constexpr double kMagic = 6755399441055744.0;
+  SD k1 = {(k.v * 0.5 + kMagic) - kMagic};
+  SD k2 = {k.v - k1.v};
+  return (p * pow2_magic({k1.v + kMagic})) * pow2_magic({k2.v + kMagic});
+}

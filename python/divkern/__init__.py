@@ -1,0 +1,30 @@
+"""divkern: fast, accurate divergence kernels for NumPy.
+
+The log-sum-exp family, drop-in replacements for :mod:`scipy.special`:
+
+    logsumexp, softmax, log_softmax       (also in divkern.special)
+
+Configuration: show_config, get_num_threads, set_num_threads, get_isa.
+Environment: DIVKERN_NUM_THREADS, DIVKERN_ISA=baseline|avx2|avx512.
+"""
+
+__version__ = "0.1.0"
+
+from . import _config
+from ._config import get_isa, get_num_threads, set_num_threads, show_config
+from ._lse import log_softmax, logsumexp, softmax
+from . import special
+
+_config._apply_environment()
+
+__all__ = [
+    "__version__",
+    "logsumexp",
+    "softmax",
+    "log_softmax",
+    "special",
+    "show_config",
+    "get_num_threads",
+    "set_num_threads",
+    "get_isa",
+]

@@ -1,0 +1,98 @@
+"""Runtime configuration: threads, ISA level, and show_config()."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+from . import _core
+
+__all__ = ["get_num_threads", "set_num_threads", "get_isa", "show_config"]
+
+
+def get_num_threads() -> int:
+    """Threads a call uses when it is not given ``threads=``.
+
+    This is OpenMP's limit for the calling thread: ``OMP_NUM_THREADS``,
+    ``DIVKERN_NUM_THREADS``, :func:`set_num_threads` and ``threadpoolctl`` all set it.
+    """
+    return _core.get_num_threads()
+
+
+def set_num_threads(n: int) -> None:
+    """Set the number of threads divkern's kernels use by default (``n >= 1``).
+
+    Results are bitwise identical for any thread count.
+    """
+    from ._validate import check_threads
+
+    if n is None:
+        raise TypeError("n: expected a positive integer")
+    _core.set_num_threads(check_threads(n))
+
+
+def get_isa() -> str:
+    """The SIMD level in use: ``'baseline'``, ``'avx2'`` or ``'avx512'``."""
+    return _core.get_isa()
+
+
+def _set_isa(name: str) -> None:
+    _core.set_isa(name)
+
+
+@contextlib.contextmanager
+def _isa(name: str):
+    """Run a block at another ISA level (for tests and benchmarks)."""
+    previous = _core.get_isa()
+    _core.set_isa(name)
+    try:
+        yield
+    finally:
+        _core.set_isa(previous)
+
+
+def _available_isas() -> list[str]:
+    return [i for i in _core.isa_compiled() if _core.isa_supported(i)]
+
+
+def _apply_environment() -> None:
+    isa = os.environ.get("DIVKERN_ISA", "").strip()
+    if isa:
+        try:
+            _core.set_isa(isa)
+        except (ValueError, RuntimeError) as e:
+            raise RuntimeError(
+                f"DIVKERN_ISA={isa!r} cannot be used: {e}. "
+                f"Levels this machine can run: {', '.join(_available_isas())}."
+            ) from None
+    threads = os.environ.get("DIVKERN_NUM_THREADS", "").strip()
+    if threads:
+        try:
+            n = int(threads)
+            if n < 1:
+                raise ValueError
+        except ValueError:
+            raise RuntimeError(f"DIVKERN_NUM_THREADS={threads!r}: expected a positive integer") from None
+        _core.set_num_threads(n)
+
+
+def show_config(file=None) -> None:
+    """Print divkern's version, build and runtime configuration."""
+    from . import __version__
+
+    file = sys.stdout if file is None else file
+    compiled = _core.isa_compiled()
+    supported = [i for i in compiled if _core.isa_supported(i)]
+    lines = [
+        f"divkern {__version__}",
+        f"  CPU              : {_core.cpu_brand()}",
+        f"  ISA compiled     : {', '.join(compiled)}",
+        f"  ISA supported    : {', '.join(supported)}",
+        f"  ISA in use       : {_core.get_isa()}"
+        + ("  (forced by DIVKERN_ISA)" if os.environ.get("DIVKERN_ISA") else ""),
+        f"  OpenMP           : {'yes' if _core.have_openmp() else 'no (single-threaded build)'}",
+        f"  threads          : {_core.get_num_threads()}",
+        "  CUDA             : not available (this build has no CUDA module)",
+    ]
+    print("\n".join(lines), file=file)

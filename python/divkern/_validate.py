@@ -1,0 +1,76 @@
+"""Argument checking shared by the public functions: clear errors that name the argument."""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+try:  # NumPy >= 1.25
+    from numpy.exceptions import AxisError
+except ImportError:  # pragma: no cover
+    from numpy import AxisError  # type: ignore[attr-defined,no-redef]
+
+__all__ = ["AxisError", "normalize_axes", "check_threads", "as_numeric_array", "check_out"]
+
+
+def normalize_axes(axis, ndim: int) -> tuple[int, ...]:
+    """`axis` (None, an int or a tuple of ints) as a sorted tuple of non-negative axes.
+
+    Raises NumPy's ``AxisError`` for an axis out of range, ``ValueError`` for a repeated
+    axis and ``TypeError`` for a non-integer, as NumPy's reductions do.
+    """
+    if axis is None:
+        return tuple(range(ndim))
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    out = []
+    for ax in axes:
+        ax = operator.index(ax)
+        if not -ndim <= ax < ndim:
+            raise AxisError(ax, ndim)
+        out.append(ax % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError("duplicate value in 'axis'")
+    return tuple(sorted(out))
+
+
+def check_threads(threads) -> int | None:
+    if threads is None:
+        return None
+    if isinstance(threads, (bool, np.bool_)) or not isinstance(threads, (int, np.integer)):
+        raise TypeError(f"threads: expected a positive integer or None, got {threads!r}")
+    if threads < 1:
+        raise ValueError(f"threads: expected a positive integer or None, got {threads}")
+    return int(threads)
+
+
+def as_numeric_array(x, name: str, *, strings_error=ValueError) -> np.ndarray:
+    """`x` as an ndarray of a numeric dtype (masked arrays: their data, like SciPy).
+
+    Strings raise `strings_error` (SciPy's logsumexp raises ValueError, its softmax a
+    TypeError); objects and other non-numeric dtypes raise TypeError.
+    """
+    if x is None:
+        raise TypeError(f"{name}: expected an array, got None")
+    try:
+        arr = np.asarray(x)
+    except (TypeError, ValueError) as e:
+        raise type(e)(f"{name}: cannot convert to an array: {e}") from e
+    kind = arr.dtype.kind
+    if kind in "US":
+        raise strings_error(f"{name}: expected numbers, got an array of strings (dtype {arr.dtype})")
+    if kind not in "biufc":
+        raise TypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+    return arr
+
+
+def check_out(out, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{name}: expected a NumPy array, got {type(out).__name__}")
+    if out.shape != tuple(shape):
+        raise ValueError(f"{name}: expected shape {tuple(shape)}, got {out.shape}")
+    if out.dtype != dtype:
+        raise TypeError(f"{name}: expected dtype {dtype}, got {out.dtype}")
+    if not out.flags.writeable:
+        raise ValueError(f"{name}: array is read-only")
+    return out
