@@ -99,10 +99,9 @@ ReducePlan plan_reduction(const ReduceSpec& spec, int elem_size) {
   bool rows_ok = nr == 1 && in_last.stride[kX] == 1 && (!weighted || unit_or_broadcast(in_last.stride[kB])) &&
                  (!spec.full_output || in_last.stride[kOut] == 1);
   bool cols_ok = false;
-  if (!rows_ok && nk > 0) {
+  if (!rows_ok && !weighted && nk > 0) {  // weighted sums run row by row (Accurate mode)
     const Axis& lane = kept[nk - 1];
-    cols_ok = lane.stride[kX] == 1 && (!weighted || unit_or_broadcast(lane.stride[kB])) &&
-              (!spec.full_output || lane.stride[kOut] == 1);
+    cols_ok = lane.stride[kX] == 1 && (!spec.full_output || lane.stride[kOut] == 1);
   }
   if (rows_ok) {
     plan.layout = Layout::Rows;

@@ -12,7 +12,8 @@
 //
 //   Rows      the reduced axes form one contiguous run (stride 1): a row is a plain array;
 //   Columns   the reduced axes are strided but a kept axis is contiguous: lanes of a SIMD
-//             vector take consecutive kept positions and walk down the reduction together;
+//             vector take consecutive kept positions and walk down the reduction together
+//             (unweighted reductions only);
 //   Gather    anything else: rows are gathered block by block into a contiguous buffer.
 //
 // The plan depends only on the shape and strides, never on the ISA level or the thread
@@ -60,9 +61,9 @@ struct ReduceSpec {
   bool full_output = false;  // kOut has the full shape (softmax) rather than the reduced one
 };
 
-// Rows and Columns need unit stride along the vectorised axis in the input, in a
-// full-size output, and in the weight (where stride 0, a broadcast, also works). When one
-// of them does not fit, the plan falls back to Gather.
+// Rows and Columns need unit stride along the vectorised axis in the input and in a
+// full-size output; Rows also in the weight (where stride 0, a broadcast, also works).
+// When one of them does not fit, the plan falls back to Gather.
 ReducePlan plan_reduction(const ReduceSpec& spec, int elem_size);
 
 }  // namespace divkern

@@ -19,6 +19,17 @@
 //  * in the Columns layout every lane is its own row: it reduces blocks of col_block
 //    positions sequentially, with the same float/double staging;
 //  * blocks, then chunks (the units handed to threads), are merged left to right.
+//
+// Three kernel modes trade accuracy of the partial sums against work:
+//  * Fast: no special treatment of the maximum; the state is (m, sum, 0). Used by
+//    logsumexp and softmax, whose results have relative error ~u of the sum.
+//  * Masked: the elements equal to the maximum are counted apart (c) and kept out of s,
+//    so log(c + s) = log(c) + log1p(s / c) keeps the tiny value of a dominated row. Used
+//    by log_softmax (its largest output is -log1p(s/c)).
+//  * Accurate: Masked, with float input widened to double (exact a - m, double exp).
+//    Used for weighted sums and to recompute log-sum-exp results close to zero, where a
+//    float ulp of the result is far below a float ulp of the sum.
+enum class Mode { Fast, Masked, Accurate };
 
 // ---------------------------------------------------------------- lane bookkeeping
 template <class T> struct Lanes;
@@ -79,11 +90,17 @@ inline void merge(State& a, const State& b) {
 //   Softmax   : p1 = max, p2 = 1 / sum;     LogSoftmax: p1 = max, p2 = log(sum).
 // For softmax the special rows are folded into p1: NaN for all-NaN output rows (any NaN,
 // or max = -inf), +inf for rows holding +inf.
-// `naive[i]` is set for weighted rows whose result SciPy defines through the direct
-// formula (a non-finite maximum or weight); the driver recomputes those.
+// `redo[i]` asks the caller to recompute row i:
+//  * unweighted: a finite result with |result| < kSensitive. The fast kernels are
+//    accurate to a few float ulps *of the sum*; near zero that is many ulps of the
+//    result, so such rows are recomputed in Accurate mode.
+//  * weighted: SciPy defines the result through the direct formula (a non-finite
+//    maximum or weight); the driver recomputes it elementwise.
+constexpr double kSensitive = 2.0;
+
 template <bool W>
 inline void finalize_lse(const double* m, const double* c, const double* s, int64_t count, double* out,
-                         double* sign, bool want_sign, bool* naive) {
+                         double* sign, bool want_sign, bool* redo) {
   const VD zero = splat(0.0), one = splat(1.0), inf = splat(__builtin_inf()), nan = splat(__builtin_nan(""));
   for (int64_t i = 0; i < count; i += kND) {
     const int64_t k = count - i < kND ? count - i : kND;
@@ -99,6 +116,9 @@ inline void finalize_lse(const double* m, const double* c, const double* s, int6
       auto bad = nan_mask(vm) | nan_mask(vs);
       res = select(bad, nan, res);
       sg = select(bad, nan, sg);
+      alignas(64) double fr[kND];
+      store(fr, res);
+      for (int64_t j = 0; j < k; ++j) redo[i + j] = fr[j] > -kSensitive && fr[j] < kSensitive;
     } else {
       // SciPy: t = s / c; sign = sign(t + 1) * sign(c); fold t < -1 to -t - 2;
       // out = log1p(t) + log|c| + m. A zero tie weight (c == 0) leaves s alone.
@@ -122,7 +142,7 @@ inline void finalize_lse(const double* m, const double* c, const double* s, int6
       store(fm, vm);
       store(fc, vc);
       store(fs, vs);
-      for (int64_t j = 0; j < k; ++j) naive[i + j] = !(is_finite(fm[j]) && is_finite(fc[j]) && is_finite(fs[j]));
+      for (int64_t j = 0; j < k; ++j) redo[i + j] = !(is_finite(fm[j]) && is_finite(fc[j]) && is_finite(fs[j]));
     }
     store_partial(out + i, res, k);
     if (want_sign) store_partial(sign + i, sg, k);
@@ -146,116 +166,201 @@ inline void finalize_softmax(const double* m, const double* c, const double* s, 
 // Weighted elements: SciPy ignores an element whose weight is exactly zero, even when it
 // is inf or NaN, so the weight mask turns such an element into -inf before anything else.
 template <class V>
-inline V mask_by_weight(V a, V b) {
+DK_INLINE V mask_by_weight(V a, V b) {
   using T = typename VecTraits<V>::T;
   return select(eq(b, splat_as<V>(T(0))), splat_as<V>(-__builtin_inf()), a);
 }
 
-// State of x[0, len) (weights b[0, len) when W), len <= kBlock. `b` is contiguous.
+// Accumulators of one canonical lane group (L lanes = U native vectors) for pass 2 of a
+// block: partial sums in the input precision (at most kFlushRows terms each, for float)
+// and their double totals, in canonical lane order.
+template <class T>
+struct SumAcc {
+  using Ln = Lanes<T>;
+  using V = typename Ln::V;
+  static constexpr int U = Ln::L / Ln::N;
+  static constexpr bool kF32 = std::is_same<T, float>::value;
+  static constexpr int U64 = kF32 ? 2 * U : U;
+  V s[U], c[U];
+  VD s64[U64], c64[U64];
+};
+
+template <class T>
+DK_INLINE void acc_init(SumAcc<T>& a) {
+  using V = typename SumAcc<T>::V;
+  DK_UNROLL for (int u = 0; u < SumAcc<T>::U; ++u) a.s[u] = a.c[u] = splat_as<V>(T(0));
+  DK_UNROLL for (int u = 0; u < SumAcc<T>::U64; ++u) a.s64[u] = a.c64[u] = splat(0.0);
+}
+
+template <class T>
+DK_INLINE void acc_flush(SumAcc<T>& a) {
+  using V = typename SumAcc<T>::V;
+  if constexpr (SumAcc<T>::kF32) {
+    DK_UNROLL for (int u = 0; u < SumAcc<T>::U; ++u) {
+      a.s64[2 * u] = a.s64[2 * u] + lo_f64(a.s[u]);
+      a.s64[2 * u + 1] = a.s64[2 * u + 1] + hi_f64(a.s[u]);
+      a.c64[2 * u] = a.c64[2 * u] + lo_f64(a.c[u]);
+      a.c64[2 * u + 1] = a.c64[2 * u + 1] + hi_f64(a.c[u]);
+      a.s[u] = a.c[u] = splat_as<V>(T(0));
+    }
+  } else {
+    DK_UNROLL for (int u = 0; u < SumAcc<T>::U; ++u) {
+      a.s64[u] = a.s64[u] + a.s[u];
+      a.c64[u] = a.c64[u] + a.c[u];
+      a.s[u] = a.c[u] = splat_as<V>(T(0));
+    }
+  }
+}
+
+// One vector element group of pass 2, a and w already loaded (w = 1 unweighted).
+// `vm` is the block maximum in the input precision, `vm64` in double.
+template <bool W>
+DK_INLINE void acc_term_d(VD& s64, VD& c64, VD a, VD w, VD vm64) {
+  // double arithmetic (Accurate float input, or any double input in Accurate mode)
+  const auto tie = eq(a, vm64);
+  VD e = exp_nonpos(a - vm64);
+  if constexpr (W) e = e * w;
+  s64 = add_unless(tie, s64, e);
+  c64 = add_if(tie, c64, w);
+}
+
+template <class T, Mode M, bool W>
+DK_INLINE void acc_row(SumAcc<T>& acc, const T* x, const T* b, typename Lanes<T>::V vm, VD vm64) {
+  using V = typename Lanes<T>::V;
+  constexpr int N = Lanes<T>::N;
+  DK_UNROLL for (int u = 0; u < SumAcc<T>::U; ++u) {
+    V a = load(x + u * N);
+    V w = splat_as<V>(T(1));
+    if constexpr (W) {
+      w = load(b + u * N);
+      a = mask_by_weight(a, w);
+    }
+    if constexpr (M == Mode::Fast) {
+      acc.s[u] = acc.s[u] + exp_nonpos(a - vm);
+    } else if constexpr (M == Mode::Masked || !SumAcc<T>::kF32) {
+      V e = exp_nonpos(a - vm);
+      if constexpr (W) e = e * w;
+      const auto tie = eq(a, vm);
+      acc.s[u] = add_unless(tie, acc.s[u], e);
+      acc.c[u] = add_if(tie, acc.c[u], w);
+    } else {  // Accurate, float input: widen, exact a - m, double exp
+      acc_term_d<W>(acc.s64[2 * u], acc.c64[2 * u], lo_f64(a), lo_f64(w), vm64);
+      acc_term_d<W>(acc.s64[2 * u + 1], acc.c64[2 * u + 1], hi_f64(a), hi_f64(w), vm64);
+    }
+  }
+}
+
 template <class T, bool W>
-inline State block_state(const T* x, const T* b, int64_t len) {
+DK_INLINE void max_row(typename Lanes<T>::V* mx, const T* x, const T* b) {
+  using V = typename Lanes<T>::V;
+  constexpr int N = Lanes<T>::N;
+  DK_UNROLL for (int u = 0; u < SumAcc<T>::U; ++u) {
+    V a = load(x + u * N);
+    if constexpr (W) a = mask_by_weight(a, load(b + u * N));
+    mx[u] = vmax(a, mx[u]);  // NaN in `a` is ignored here: it reaches the sum through exp
+  }
+}
+
+// Maximum of x[0, len) (elements with a zero weight masked out), len <= kBlock; NaN is
+// ignored here (it reaches the sum through exp).
+template <class T, bool W>
+inline T block_max(const T* x, const T* b, int64_t len) {
   using Ln = Lanes<T>;
   using V = typename Ln::V;
   constexpr int N = Ln::N, L = Ln::L, U = L / N;
-  const V ninf = splat_as<V>(T(-__builtin_inf()));
   const int64_t full = len / L * L;
-
-  auto load_a = [&](int64_t off, int64_t rem) -> V {
-    V a = rem >= N ? load(x + off) : load_partial(x + off, rem, T(-__builtin_inf()));
-    if (W) a = mask_by_weight(a, rem >= N ? load(b + off) : load_partial(b + off, rem, T(0)));
-    return a;
-  };
-
-  // pass 1: maximum (NaN ignored here: it reaches the sum through exp)
   V mx[U];
-  for (int u = 0; u < U; ++u) mx[u] = ninf;
-  for (int64_t i = 0; i < full; i += L)
-    for (int u = 0; u < U; ++u) mx[u] = vmax(load_a(i + u * N, N), mx[u]);
-  if (full < len)
-    for (int u = 0; u < U; ++u) {
-      const int64_t rem = len - full - u * N;
-      if (rem > 0) mx[u] = vmax(load_a(full + u * N, rem), mx[u]);
-    }
+  DK_UNROLL for (int u = 0; u < U; ++u) mx[u] = splat_as<V>(T(-__builtin_inf()));
+  for (int64_t i = 0; i < full; i += L) max_row<T, W>(mx, x + i, W ? b + i : nullptr);
   alignas(64) T lanes[L];
-  for (int u = 0; u < U; ++u) store(lanes + u * N, mx[u]);
-  const T m = tree_max(lanes, L);
+  DK_UNROLL for (int u = 0; u < U; ++u) store(lanes + u * N, mx[u]);
+  T m = tree_max(lanes, L);
+  for (int64_t i = full; i < len; ++i) {
+    const T a = W && b[i] == T(0) ? T(-__builtin_inf()) : x[i];
+    m = a > m ? a : m;
+  }
+  return m;
+}
+
+// Pass 2 of the block x[0, len) (weights b when W), whose maximum m is known.
+// When `nx` is given, the next block nx[0, nlen) is prefetched (into L2) during this
+// arithmetic-bound pass, so that memory traffic overlaps arithmetic. (Computing the next
+// block's maximum in the same loop was measured slower: its demand misses stall
+// retirement, prefetches do not.)
+template <class T, Mode M, bool W>
+inline State block_sum(const T* x, const T* b, int64_t len, T m, const T* nx = nullptr, int64_t nlen = 0) {
+  static_assert(!W || M == Mode::Accurate, "weighted sums are computed in Accurate mode");
+  using Ln = Lanes<T>;
+  using V = typename Ln::V;
+  constexpr int N = Ln::N, L = Ln::L, U = L / N;
+  const int64_t full = len / L * L, rem = len - full;
 
   if (!(m > T(-__builtin_inf()) && m < T(__builtin_inf()))) {
     // No finite maximum: only NaN can still change the result.
     bool nan = false;
     for (int64_t i = 0; i < len; ++i) {
-      if (W) {
-        nan = nan || (b[i] != T(0) && x[i] != x[i]) || !(b[i] - b[i] == T(0));
-      } else {
-        nan = nan || x[i] != x[i];
-      }
+      if (W) nan = nan || (b[i] != T(0) && x[i] != x[i]) || !(b[i] - b[i] == T(0));
+      else nan = nan || x[i] != x[i];
     }
     const double qnan = __builtin_nan("");
     return nan ? State{qnan, 0.0, qnan} : State{double(m), 0.0, 0.0};
   }
 
-  // pass 2: sum of w * exp(a - m) over non-maximal elements, weight of the maximal ones
-  const V vm = splat_as<V>(m), zero = splat_as<V>(T(0)), one = splat_as<V>(T(1));
-  V s_acc[U], c_acc[U];
-  for (int u = 0; u < U; ++u) s_acc[u] = c_acc[u] = zero;
-  constexpr int U64 = std::is_same<T, float>::value ? 2 * U : U;
-  VD s64[U64], c64[U64];
-  for (int u = 0; u < U64; ++u) s64[u] = c64[u] = splat(0.0);
-  auto flush = [&]() {
-    if constexpr (std::is_same<T, float>::value) {
-      for (int u = 0; u < U; ++u) {
-        s64[2 * u] = s64[2 * u] + lo_f64(s_acc[u]);
-        s64[2 * u + 1] = s64[2 * u + 1] + hi_f64(s_acc[u]);
-        c64[2 * u] = c64[2 * u] + lo_f64(c_acc[u]);
-        c64[2 * u + 1] = c64[2 * u + 1] + hi_f64(c_acc[u]);
-        s_acc[u] = c_acc[u] = zero;
-      }
-    } else {
-      for (int u = 0; u < U; ++u) {
-        s64[u] = s64[u] + s_acc[u];
-        c64[u] = c64[u] + c_acc[u];
-        s_acc[u] = c_acc[u] = zero;
-      }
-    }
-  };
-  auto step = [&](int u, int64_t off, int64_t rem) {
-    V a = rem >= N ? load(x + off) : load_partial(x + off, rem, T(-__builtin_inf()));
-    V e;
-    if (W) {
-      V w = rem >= N ? load(b + off) : load_partial(b + off, rem, T(0));
-      a = mask_by_weight(a, w);
-      e = exp_nonpos(a - vm) * w;
-      auto tie = eq(a, vm);
-      s_acc[u] = s_acc[u] + select(tie, zero, e);
-      c_acc[u] = c_acc[u] + select(tie, w, zero);
-    } else {
-      e = exp_nonpos(a - vm);
-      auto tie = eq(a, vm);
-      s_acc[u] = s_acc[u] + select(tie, zero, e);
-      c_acc[u] = c_acc[u] + select(tie, one, zero);
-    }
-  };
+  // the last partial vector row, padded with neutral elements (-inf, weight 0)
+  alignas(64) T tx[L], tb[W ? L : 1];
+  for (int j = 0; j < L; ++j) tx[j] = j < rem ? x[full + j] : T(-__builtin_inf());
+  if (W)
+    for (int j = 0; j < L; ++j) tb[j] = j < rem ? b[full + j] : T(0);
+
+  const V vm = splat_as<V>(m);
+  const VD vm64 = splat(double(m));
+  SumAcc<T> acc;
+  acc_init(acc);
+  constexpr int64_t kLine = 64 / sizeof(T);
+  constexpr bool kStaged = SumAcc<T>::kF32 && M != Mode::Accurate;
   int row = 0;
-  for (int64_t i = 0; i < full; i += L) {
-    for (int u = 0; u < U; ++u) step(u, i + u * N, N);
-    if (std::is_same<T, float>::value && ++row == kFlushRows) {
-      flush();
+  int64_t i = 0;
+  for (; i < full; i += L) {
+    if (i < nlen)
+      for (int64_t q = 0; q < L; q += kLine) prefetch(nx + i + q);
+    acc_row<T, M, W>(acc, x + i, W ? b + i : nullptr, vm, vm64);
+    if (kStaged && ++row == kFlushRows) {
+      acc_flush(acc);
       row = 0;
     }
   }
-  if (full < len)
-    for (int u = 0; u < U; ++u) {
-      const int64_t rem = len - full - u * N;
-      if (rem > 0) step(u, full + u * N, rem);
-    }
-  flush();
+  if (rem) acc_row<T, M, W>(acc, tx, tb, vm, vm64);
+  acc_flush(acc);
   alignas(64) double sl[L], cl[L];
-  constexpr int H = std::is_same<T, float>::value ? N / 2 : N;  // doubles per VD
-  for (int u = 0; u < U64; ++u) {
-    store(sl + u * H, s64[u]);
-    store(cl + u * H, c64[u]);
+  constexpr int H = SumAcc<T>::kF32 ? N / 2 : N;  // doubles per VD
+  DK_UNROLL for (int u = 0; u < SumAcc<T>::U64; ++u) {
+    store(sl + u * H, acc.s64[u]);
+    store(cl + u * H, acc.c64[u]);
   }
-  return State{double(m), tree_sum(cl, L), tree_sum(sl, L)};
+  const double s = tree_sum(sl, L);
+  if (M == Mode::Fast) return State{double(m), s, 0.0};
+  return State{double(m), tree_sum(cl, L), s};
+}
+
+template <class T, Mode M, bool W>
+inline State block_state(const T* x, const T* b, int64_t len) {
+  return block_sum<T, M, W>(x, b, len, block_max<T, W>(x, b, len));
+}
+
+// State of the contiguous row x[0, n) (unweighted): each block's second pass prefetches
+// the next block, the first block of `next_row` (may be null) after the last.
+template <class T, Mode M>
+inline State contiguous_row_state(const T* x, int64_t n, const T* next_row) {
+  constexpr int64_t B = Lanes<T>::kBlock;
+  State st{-__builtin_inf(), 0.0, 0.0};
+  for (int64_t i = 0; i < n; i += B) {
+    const int64_t len = n - i < B ? n - i : B;
+    const T* nx = i + B < n ? x + i + B : next_row;
+    const State bs = block_sum<T, M, false>(x + i, nullptr, len, block_max<T, false>(x + i, nullptr, len), nx, B);
+    if (i == 0) st = bs;
+    else merge(st, bs);
+  }
+  return st;
 }
 
 // ---------------------------------------------------------------- rows (Rows / Gather)
@@ -307,7 +412,8 @@ struct RowBlocks {
   }
 };
 
-template <class T, bool W>
+// State of elements [i0, i1) of a row (any layout; gathered when not contiguous).
+template <class T, Mode M, bool W>
 inline State range_state(const RowBlocks<T>& rb, int64_t i0, int64_t i1) {
   constexpr int64_t B = Lanes<T>::kBlock;
   alignas(64) T xbuf[B];
@@ -317,9 +423,28 @@ inline State range_state(const RowBlocks<T>& rb, int64_t i0, int64_t i1) {
     const int64_t len = i1 - i < B ? i1 - i : B;
     const T* xb = rb.xs(i, len, xbuf);
     const T* bb = W ? rb.bs(i, len, bbuf) : nullptr;
-    const State bs = block_state<T, W>(xb, bb, len);
+    const State bs = block_state<T, M, W>(xb, bb, len);
     if (i == i0) st = bs;
     else merge(st, bs);
+  }
+  return st;
+}
+
+// State of a whole row in Accurate mode, chunk by chunk as the driver splits rows, so that
+// the result does not depend on which path asked for it.
+template <class T>
+inline State accurate_row_state(const Task& t, int64_t row) {
+  RowCursor cur;
+  cur.seek(t.plan, row);
+  RowBlocks<T> rb(t.plan, cur);
+  const int64_t chunk = t.plan.layout == Layout::Columns ? t.plan.n : t.chunk;
+  State st{-__builtin_inf(), 0.0, 0.0};
+  for (int64_t i = 0; i < t.plan.n; i += chunk) {
+    const int64_t i1 = i + chunk < t.plan.n ? i + chunk : t.plan.n;
+    const State cs = t.weighted ? range_state<T, Mode::Accurate, true>(rb, i, i1)
+                                : range_state<T, Mode::Accurate, false>(rb, i, i1);
+    if (i == 0) st = cs;
+    else merge(st, cs);
   }
   return st;
 }
@@ -401,86 +526,81 @@ inline void store_lse(const Task& t, RowCursor& cur, const double* res, const do
 }
 
 // ---------------------------------------------------------------- one row per lane
-// Reduction of `len` positions for `width` lanes that sit side by side in memory (stride
-// 1): position r of lane j is x[off[r] + j]. Each lane merges its block state into
-// (lm, lc, ls). Used by the Columns layout (position offsets from the inner loop) and by
-// short rows (a transposed tile).
-template <class T, bool W>
-inline void lanes_block(const T* x, const T* b, int64_t b_lane_step, const int64_t* xoff, const int64_t* boff,
-                        int64_t len, int64_t width, bool first, double* lm, double* lc, double* ls) {
+// Reduction of `len` positions for lanes that sit side by side in memory (stride 1):
+// position r of lane j is x[xoff[r] + j]. Each lane is its own row: it runs pass 1 and
+// pass 2 over the block sequentially, with the float/double staging of block_state.
+// Unweighted only (weighted reductions use the Rows or Gather layout).
+
+template <class T, bool Partial>
+DK_INLINE typename Lanes<T>::V lane_load(const T* p, int64_t k) {
+  if constexpr (Partial) return load_partial(p, k, T(-__builtin_inf()));
+  else return load(p);
+}
+
+// Block state of one vector of lanes: max in `mx`, NaN marker in `nanacc` (for lanes
+// without a finite max), sums and tie counts in s64/c64 (two VD for float).
+template <class T, Mode M, bool Partial>
+DK_INLINE void lane_vector(const T* x, const int64_t* xoff, int64_t len, int64_t k, typename Lanes<T>::V& mx,
+                           typename Lanes<T>::V& nanacc, VD* s64, VD* c64) {
+  static_assert(M != Mode::Accurate, "lanes kernels run in Fast or Masked mode");
+  using V = typename Lanes<T>::V;
+  constexpr bool kF32 = std::is_same<T, float>::value;
+  const V zero = splat_as<V>(T(0)), ninf = splat_as<V>(T(-__builtin_inf()));
+  mx = ninf;
+  for (int64_t r = 0; r < len; ++r) mx = vmax(lane_load<T, Partial>(x + xoff[r], k), mx);
+  // lanes without a finite maximum: only NaN can still change the result (block_state)
+  const auto notfin = nan_mask(mx) | eq(mx, ninf) | eq(mx, splat_as<V>(T(__builtin_inf())));
+  nanacc = zero;
+  if (any(notfin))
+    for (int64_t r = 0; r < len; ++r) {
+      V a = lane_load<T, Partial>(x + xoff[r], k);
+      nanacc = nanacc + select(nan_mask(a), a, zero);
+    }
+  const V vm = select(notfin, zero, mx);
+  V s_acc = zero, c_acc = zero;
+  s64[0] = s64[1] = c64[0] = c64[1] = splat(0.0);
+  auto flush = [](VD* s64_, VD* c64_, V& s_, V& c_) {
+    if constexpr (kF32) {
+      s64_[0] = s64_[0] + lo_f64(s_);
+      s64_[1] = s64_[1] + hi_f64(s_);
+      c64_[0] = c64_[0] + lo_f64(c_);
+      c64_[1] = c64_[1] + hi_f64(c_);
+    } else {
+      s64_[0] = s64_[0] + s_;
+      c64_[0] = c64_[0] + c_;
+    }
+    s_ = c_ = splat_as<V>(T(0));
+  };
+  int row = 0;
+  for (int64_t r = 0; r < len; ++r) {
+    const V a = lane_load<T, Partial>(x + xoff[r], k);
+    if constexpr (M == Mode::Fast) {
+      s_acc = s_acc + exp_nonpos(a - vm);
+    } else {
+      const auto tie = eq(a, vm);
+      s_acc = add_unless(tie, s_acc, exp_nonpos(a - vm));
+      c_acc = add_if(tie, c_acc, splat_as<V>(T(1)));
+    }
+    if (kF32 && ++row == kFlushRows) {
+      flush(s64, c64, s_acc, c_acc);
+      row = 0;
+    }
+  }
+  flush(s64, c64, s_acc, c_acc);
+}
+
+template <class T, Mode M>
+inline void lanes_block(const T* x, const int64_t* xoff, int64_t len, int64_t width, bool first, double* lm,
+                        double* lc, double* ls) {
   using V = typename Lanes<T>::V;
   constexpr int N = Lanes<T>::N;
-  const V ninf = splat_as<V>(T(-__builtin_inf())), zero = splat_as<V>(T(0)), one = splat_as<V>(T(1));
   for (int64_t j = 0; j < width; j += N) {
     const int64_t k = width - j < N ? width - j : N;
-    auto load_a = [&](int64_t r) -> V {
-      V a = k == N ? load(x + xoff[r] + j) : load_partial(x + xoff[r] + j, k, T(-__builtin_inf()));
-      return a;
-    };
-    auto load_w = [&](int64_t r) -> V {
-      if (b_lane_step == 0) return splat_as<V>(b[boff[r]]);
-      return k == N ? load(b + boff[r] + j) : load_partial(b + boff[r] + j, k, T(0));
-    };
-    V mx = ninf;
-    for (int64_t r = 0; r < len; ++r) {
-      V a = load_a(r);
-      if (W) a = mask_by_weight(a, load_w(r));
-      mx = vmax(a, mx);
-    }
-    // lanes without a finite maximum: only NaN can still change the result (block_state)
-    auto notfin = nan_mask(mx) | eq(mx, ninf) | eq(mx, splat_as<V>(T(__builtin_inf())));
-    V nanacc = zero;
-    if (any(notfin)) {
-      for (int64_t r = 0; r < len; ++r) {
-        V a = load_a(r);
-        V nan_a = select(nan_mask(a), a, zero);
-        if (W) {
-          V w = load_w(r);
-          nanacc = nanacc + select(eq(w, zero), zero, nan_a) + (w - w);
-        } else {
-          nanacc = nanacc + nan_a;
-        }
-      }
-    }
-    const V vm = select(notfin, zero, mx);
-    V s_acc = zero, c_acc = zero;
+    V mx, nanacc;
     VD s64[2], c64[2];
-    s64[0] = s64[1] = c64[0] = c64[1] = splat(0.0);
-    auto flush = [&]() {
-      if constexpr (std::is_same<T, float>::value) {
-        s64[0] = s64[0] + lo_f64(s_acc);
-        s64[1] = s64[1] + hi_f64(s_acc);
-        c64[0] = c64[0] + lo_f64(c_acc);
-        c64[1] = c64[1] + hi_f64(c_acc);
-      } else {
-        s64[0] = s64[0] + s_acc;
-        c64[0] = c64[0] + c_acc;
-      }
-      s_acc = c_acc = zero;
-    };
-    int row = 0;
-    for (int64_t r = 0; r < len; ++r) {
-      V a = load_a(r);
-      if (W) {
-        V w = load_w(r);
-        a = mask_by_weight(a, w);
-        V e = exp_nonpos(a - vm) * w;
-        auto tie = eq(a, vm);
-        s_acc = s_acc + select(tie, zero, e);
-        c_acc = c_acc + select(tie, w, zero);
-      } else {
-        V e = exp_nonpos(a - vm);
-        auto tie = eq(a, vm);
-        s_acc = s_acc + select(tie, zero, e);
-        c_acc = c_acc + select(tie, one, zero);
-      }
-      if (std::is_same<T, float>::value && ++row == kFlushRows) {
-        flush();
-        row = 0;
-      }
-    }
-    flush();
-    // per-lane block state, then merge into the running lane states
+    if (k == N) lane_vector<T, M, false>(x + j, xoff, len, k, mx, nanacc, s64, c64);
+    else lane_vector<T, M, true>(x + j, xoff, len, k, mx, nanacc, s64, c64);
+    // per-lane block states, merged into the running lane states
     alignas(64) T mxl[N], nanl[N];
     store(mxl, mx);
     store(nanl, nanacc);
@@ -494,13 +614,16 @@ inline void lanes_block(const T* x, const T* b, int64_t b_lane_step, const int64
     }
     for (int l = 0; l < N; ++l) {
       const T mv = mxl[l];
+      bm[l] = double(mv);
+      if (M == Mode::Fast) {  // Fast states are (m, sum, 0)
+        bc[l] = bs[l];
+        bs[l] = 0.0;
+      }
       if (!(mv > T(-__builtin_inf()) && mv < T(__builtin_inf()))) {
         const bool nan = nanl[l] != nanl[l] || mv != mv;
         bm[l] = nan ? __builtin_nan("") : double(mv);
         bc[l] = 0.0;
         bs[l] = nan ? __builtin_nan("") : 0.0;
-      } else {
-        bm[l] = double(mv);
       }
     }
     if (first) {
@@ -560,19 +683,27 @@ struct Units {
   static constexpr int64_t kBatch = 64;
 
   // Finalises `count` row states (arrays) and writes the results of those rows, starting
-  // at the row cursor `cur` (advanced). Softmax rows get their second pass here.
-  static void complete(const Task& t, RowCursor& cur, int64_t row0, const double* m, const double* c,
-                       const double* s, int64_t count, const int64_t* pass2_range) {
+  // at row `row0` under the row cursor `cur` (advanced). Softmax rows get their second
+  // pass here, over elements pass2_range[0..1).
+  static void complete(const Task& t, RowCursor& cur, int64_t row0, double* m, double* c, double* s,
+                       int64_t count, const int64_t* pass2_range) {
     alignas(64) double r1[kBatch], r2[kBatch];
     for (int64_t i0 = 0; i0 < count; i0 += kBatch) {
       const int64_t cnt = count - i0 < kBatch ? count - i0 : kBatch;
       if (t.op == Op::LogSumExp) {
-        bool naive[kBatch];
-        if (t.weighted) finalize_lse<true>(m + i0, c + i0, s + i0, cnt, r1, r2, t.return_sign, naive);
-        else finalize_lse<false>(m + i0, c + i0, s + i0, cnt, r1, r2, t.return_sign, naive);
-        if (t.weighted)
+        bool redo[kBatch];
+        if (t.weighted) {
+          finalize_lse<true>(m + i0, c + i0, s + i0, cnt, r1, r2, t.return_sign, redo);
           for (int64_t i = 0; i < cnt; ++i)
-            if (naive[i]) t.naive(t, row0 + i0 + i, &r1[i], &r2[i]);
+            if (redo[i]) t.naive(t, row0 + i0 + i, &r1[i], &r2[i]);
+        } else {
+          finalize_lse<false>(m + i0, c + i0, s + i0, cnt, r1, r2, t.return_sign, redo);
+          for (int64_t i = 0; i < cnt; ++i)
+            if (redo[i]) {
+              const State st = accurate_row_state<T>(t, row0 + i0 + i);
+              finalize_lse<false>(&st.m, &st.c, &st.s, 1, &r1[i], &r2[i], t.return_sign, &redo[i]);
+            }
+        }
         store_lse<T>(t, cur, r1, r2, cnt);
       } else {
         finalize_softmax(m + i0, c + i0, s + i0, cnt, t.op == Op::LogSoftmax, r1, r2);
@@ -580,6 +711,12 @@ struct Units {
           write_row_range<T>(t, cur, pass2_range[0], pass2_range[1], r1[i], r2[i]);
       }
     }
+  }
+
+  static State row_state(const Task& t, const RowBlocks<T>& rb, int64_t i0, int64_t i1) {
+    if (t.weighted) return range_state<T, Mode::Accurate, true>(rb, i0, i1);
+    if (t.op == Op::LogSoftmax) return range_state<T, Mode::Masked, false>(rb, i0, i1);
+    return range_state<T, Mode::Fast, false>(rb, i0, i1);
   }
 
   // Rows/Gather with one unit per group of whole rows.
@@ -604,9 +741,18 @@ struct Units {
       if (p.layout == Layout::Rows && !t.weighted && p.n <= kSmallRow) {
         small_rows(t, cur, cnt, m, c, s);
       } else {
-        for (int64_t i = 0; i < cnt; ++i, cur.next()) {
+        const bool pipelined = p.layout == Layout::Rows && !t.weighted;
+        for (int64_t i = 0; i < cnt; ++i) {
           RowBlocks<T> rb(p, cur);
-          const State st = t.weighted ? range_state<T, true>(rb, 0, p.n) : range_state<T, false>(rb, 0, p.n);
+          cur.next();
+          State st;
+          if (pipelined) {
+            const T* next_row = b0 + i + 1 < r1 ? operand<T>(p, kX) + cur.off(kX) : nullptr;
+            st = t.op == Op::LogSoftmax ? contiguous_row_state<T, Mode::Masked>(rb.x, p.n, next_row)
+                                        : contiguous_row_state<T, Mode::Fast>(rb.x, p.n, next_row);
+          } else {
+            st = row_state(t, rb, 0, p.n);
+          }
           m[i] = st.m;
           c[i] = st.c;
           s[i] = st.s;
@@ -631,7 +777,8 @@ struct Units {
         const T* row = x + cur.off(kX);
         for (int64_t j = 0; j < n; ++j) tile[j * kSmallTile + l] = row[j];
       }
-      lanes_block<T, false>(tile, nullptr, 0, off, nullptr, n, cnt, true, m + i0, c + i0, s + i0);
+      if (t.op == Op::LogSoftmax) lanes_block<T, Mode::Masked>(tile, off, n, cnt, true, m + i0, c + i0, s + i0);
+      else lanes_block<T, Mode::Fast>(tile, off, n, cnt, true, m + i0, c + i0, s + i0);
     }
   }
 
@@ -646,22 +793,18 @@ struct Units {
     Odometer outer;
     outer.seek(p.outer, o);
     const T* x = operand<T>(p, kX) + outer.off[kX] + lane0;
-    const T* b = p.present[kB] ? operand<T>(p, kB) + outer.off[kB] + lane0 * p.lane_stride[kB] : nullptr;
     const int64_t p0 = k * t.chunk, p1 = p0 + t.chunk < p.n ? p0 + t.chunk : p.n;
 
     constexpr int64_t kMaxTile = 1024, kMaxBlock = 256;
     alignas(64) double lm[kMaxTile], lc[kMaxTile], ls[kMaxTile];
-    alignas(64) int64_t xoff[kMaxBlock], boff[kMaxBlock];
+    alignas(64) int64_t xoff[kMaxBlock];
     Odometer in;
     in.seek(p.inner, p0);
     for (int64_t q = p0; q < p1; q += t.col_block) {
       const int64_t len = p1 - q < t.col_block ? p1 - q : t.col_block;
-      for (int64_t r = 0; r < len; ++r, in.next()) {
-        xoff[r] = in.off[kX];
-        boff[r] = in.off[kB];
-      }
-      if (t.weighted) lanes_block<T, true>(x, b, p.lane_stride[kB], xoff, boff, len, width, q == p0, lm, lc, ls);
-      else lanes_block<T, false>(x, nullptr, 0, xoff, nullptr, len, width, q == p0, lm, lc, ls);
+      for (int64_t r = 0; r < len; ++r, in.next()) xoff[r] = in.off[kX];
+      if (t.op == Op::LogSoftmax) lanes_block<T, Mode::Masked>(x, xoff, len, width, q == p0, lm, lc, ls);
+      else lanes_block<T, Mode::Fast>(x, xoff, len, width, q == p0, lm, lc, ls);
     }
     const int64_t row0 = o * p.lanes + lane0;
     if (t.nchunks > 1) {
@@ -706,7 +849,11 @@ struct Units {
         cur.seek(p, r);
         RowBlocks<T> rb(p, cur);
         const int64_t i0 = k * t.chunk, i1 = i0 + t.chunk < p.n ? i0 + t.chunk : p.n;
-        t.states[u] = t.weighted ? range_state<T, true>(rb, i0, i1) : range_state<T, false>(rb, i0, i1);
+        if (p.layout == Layout::Rows && !t.weighted)
+          t.states[u] = t.op == Op::LogSoftmax ? contiguous_row_state<T, Mode::Masked>(rb.x + i0, i1 - i0, nullptr)
+                                               : contiguous_row_state<T, Mode::Fast>(rb.x + i0, i1 - i0, nullptr);
+        else
+          t.states[u] = row_state(t, rb, i0, i1);
       }
     }
   }
@@ -781,3 +928,21 @@ inline void exp_f32(const float* x, float* y, int64_t n) { map_math(x, y, n, [](
 inline void exp_f64(const double* x, double* y, int64_t n) { map_math(x, y, n, [](VD v) { return exp(v); }); }
 inline void log_f64(const double* x, double* y, int64_t n) { map_math(x, y, n, [](VD v) { return log(v); }); }
 inline void log1p_f64(const double* x, double* y, int64_t n) { map_math(x, y, n, [](VD v) { return log1p(v); }); }
+
+// Reads n floats as fast as the loads allow (four independent accumulators).
+inline double stream_sum_f32(const float* x, int64_t n) {
+  VF a0 = splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+  int64_t i = 0;
+  for (; i + 4 * kNF <= n; i += 4 * kNF) {
+    a0 = a0 + load(x + i);
+    a1 = a1 + load(x + i + kNF);
+    a2 = a2 + load(x + i + 2 * kNF);
+    a3 = a3 + load(x + i + 3 * kNF);
+  }
+  alignas(64) float l[kNF];
+  store(l, (a0 + a1) + (a2 + a3));
+  double s = 0;
+  for (int j = 0; j < kNF; ++j) s += l[j];
+  for (; i < n; ++i) s += x[i];
+  return s;
+}

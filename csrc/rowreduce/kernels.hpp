@@ -62,6 +62,8 @@ struct Table {
   void (*exp_f64)(const double*, double*, int64_t) = nullptr;
   void (*log_f64)(const double*, double*, int64_t) = nullptr;
   void (*log1p_f64)(const double*, double*, int64_t) = nullptr;
+  // Sum of n floats read with this level's widest loads: the benchmarks' bandwidth probe.
+  double (*stream_sum_f32)(const float*, int64_t) = nullptr;
 };
 
 // The table of an ISA level, or nullptr when that level was not compiled in.

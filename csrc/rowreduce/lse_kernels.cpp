@@ -36,6 +36,7 @@ void fill_rowreduce_table(rowreduce::Table& t) {
   t.exp_f64 = &exp_f64;
   t.log_f64 = &log_f64;
   t.log1p_f64 = &log1p_f64;
+  t.stream_sum_f32 = &stream_sum_f32;
 }
 
 }  // namespace DK_ISA_NS

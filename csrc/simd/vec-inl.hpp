@@ -14,8 +14,22 @@
 // none, and mixing the two would make results depend on the CPU (the build also passes
 // -ffp-contract=off so the compiler does not fuse on its own).
 //
+// `add_if(m, acc, x)` / `add_unless(m, acc, x)` add x to acc in the lanes where m is set /
+// unset. The other lanes either keep acc (AVX-512 masked add) or add +0.0 to it: the same
+// value, because accumulators are never -0.0.
+//
 // `vmax(a, b)` has the x86 semantics `a > b ? a : b` on every level: it returns `b` when
 // either operand is NaN. Kernels rely on that to choose whether NaN propagates.
+
+#ifndef DK_INLINE
+#if defined(_MSC_VER)
+#define DK_INLINE __forceinline
+#define DK_UNROLL
+#else
+#define DK_INLINE inline __attribute__((always_inline))
+#define DK_UNROLL _Pragma("GCC unroll 16")
+#endif
+#endif
 
 #if defined(__AVX512F__)
 // ------------------------------------------------------------------------ AVX-512
@@ -71,6 +85,11 @@ inline bool any(MF m) { return m.k != 0; }
 inline bool any(MD m) { return m.k != 0; }
 inline VF select(MF m, VF a, VF b) { return {_mm512_mask_blend_ps(m.k, b.v, a.v)}; }
 inline VD select(MD m, VD a, VD b) { return {_mm512_mask_blend_pd(m.k, b.v, a.v)}; }
+// acc + x where m is set / unset (other lanes keep acc): one masked add
+inline VF add_if(MF m, VF acc, VF x) { return {_mm512_mask_add_ps(acc.v, m.k, acc.v, x.v)}; }
+inline VD add_if(MD m, VD acc, VD x) { return {_mm512_mask_add_pd(acc.v, m.k, acc.v, x.v)}; }
+inline VF add_unless(MF m, VF acc, VF x) { return {_mm512_mask_add_ps(acc.v, (__mmask16)~m.k, acc.v, x.v)}; }
+inline VD add_unless(MD m, VD acc, VD x) { return {_mm512_mask_add_pd(acc.v, (__mmask8)~m.k, acc.v, x.v)}; }
 
 // float lanes [0, kND) and [kND, kNF) widened to double
 inline VD lo_f64(VF a) { return {_mm512_cvtps_pd(_mm512_castps512_ps256(a.v))}; }
@@ -159,6 +178,10 @@ inline bool any(MF m) { return _mm256_movemask_ps(m.m) != 0; }
 inline bool any(MD m) { return _mm256_movemask_pd(m.m) != 0; }
 inline VF select(MF m, VF a, VF b) { return {_mm256_blendv_ps(b.v, a.v, m.m)}; }
 inline VD select(MD m, VD a, VD b) { return {_mm256_blendv_pd(b.v, a.v, m.m)}; }
+inline VF add_if(MF m, VF acc, VF x) { return {_mm256_add_ps(acc.v, _mm256_and_ps(m.m, x.v))}; }
+inline VD add_if(MD m, VD acc, VD x) { return {_mm256_add_pd(acc.v, _mm256_and_pd(m.m, x.v))}; }
+inline VF add_unless(MF m, VF acc, VF x) { return {_mm256_add_ps(acc.v, _mm256_andnot_ps(m.m, x.v))}; }
+inline VD add_unless(MD m, VD acc, VD x) { return {_mm256_add_pd(acc.v, _mm256_andnot_pd(m.m, x.v))}; }
 
 inline VD lo_f64(VF a) { return {_mm256_cvtps_pd(_mm256_castps256_ps128(a.v))}; }
 inline VD hi_f64(VF a) { return {_mm256_cvtps_pd(_mm256_extractf128_ps(a.v, 1))}; }
@@ -236,6 +259,10 @@ inline bool any(MF m) { return _mm_movemask_ps(m.m) != 0; }
 inline bool any(MD m) { return _mm_movemask_pd(m.m) != 0; }
 inline VF select(MF m, VF a, VF b) { return {_mm_or_ps(_mm_and_ps(m.m, a.v), _mm_andnot_ps(m.m, b.v))}; }
 inline VD select(MD m, VD a, VD b) { return {_mm_or_pd(_mm_and_pd(m.m, a.v), _mm_andnot_pd(m.m, b.v))}; }
+inline VF add_if(MF m, VF acc, VF x) { return {_mm_add_ps(acc.v, _mm_and_ps(m.m, x.v))}; }
+inline VD add_if(MD m, VD acc, VD x) { return {_mm_add_pd(acc.v, _mm_and_pd(m.m, x.v))}; }
+inline VF add_unless(MF m, VF acc, VF x) { return {_mm_add_ps(acc.v, _mm_andnot_ps(m.m, x.v))}; }
+inline VD add_unless(MD m, VD acc, VD x) { return {_mm_add_pd(acc.v, _mm_andnot_pd(m.m, x.v))}; }
 
 inline VD lo_f64(VF a) { return {_mm_cvtps_pd(a.v)}; }
 inline VD hi_f64(VF a) { return {_mm_cvtps_pd(_mm_movehl_ps(a.v, a.v))}; }
@@ -294,6 +321,10 @@ inline bool any(MF m) { bool r = false; DK_LANES(kNF) r |= m.m[i]; return r; }
 inline bool any(MD m) { bool r = false; DK_LANES(kND) r |= m.m[i]; return r; }
 inline VF select(MF m, VF a, VF b) { VF r; DK_LANES(kNF) r.v[i] = m.m[i] ? a.v[i] : b.v[i]; return r; }
 inline VD select(MD m, VD a, VD b) { VD r; DK_LANES(kND) r.v[i] = m.m[i] ? a.v[i] : b.v[i]; return r; }
+inline VF add_if(MF m, VF acc, VF x) { VF r; DK_LANES(kNF) r.v[i] = acc.v[i] + (m.m[i] ? x.v[i] : 0.0f); return r; }
+inline VD add_if(MD m, VD acc, VD x) { VD r; DK_LANES(kND) r.v[i] = acc.v[i] + (m.m[i] ? x.v[i] : 0.0); return r; }
+inline VF add_unless(MF m, VF acc, VF x) { VF r; DK_LANES(kNF) r.v[i] = acc.v[i] + (m.m[i] ? 0.0f : x.v[i]); return r; }
+inline VD add_unless(MD m, VD acc, VD x) { VD r; DK_LANES(kND) r.v[i] = acc.v[i] + (m.m[i] ? 0.0 : x.v[i]); return r; }
 inline VD lo_f64(VF a) { VD r; DK_LANES(kND) r.v[i] = a.v[i]; return r; }
 inline VD hi_f64(VF a) { VD r; DK_LANES(kND) r.v[i] = a.v[kND + i]; return r; }
 inline VF to_f32(VD lo, VD hi) {
@@ -325,6 +356,18 @@ inline VD pow2_magic(VD t) {
 #endif
 
 // ------------------------------------------------------------------------ shared helpers
+// Ask for the cache line holding p (into L1): used to fetch the next block while the
+// current one is being reduced, so that memory and arithmetic overlap.
+inline void prefetch(const void* p) {
+#if defined(__SSE2__) || defined(_M_X64)
+  _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T1);
+#elif defined(__GNUC__)
+  __builtin_prefetch(p, 0, 3);
+#else
+  (void)p;
+#endif
+}
+
 // A one-lane "vector" of double with the same vocabulary, so that the math templates also
 // give the scalar functions used to merge partial states. Same operations, same bits as
 // any lane of VD.
