@@ -1,7 +1,9 @@
 // Native benchmark of the row-reduction kernels, without Python, next to a read-bandwidth
 // probe so that every figure can be quoted as a fraction of the machine's limit.
 //
-//   dk_bench [--threads N] [--isa baseline|avx2|avx512] [--reps R] [--quick]
+//   dk_bench [--threads N] [--isa baseline|avx2|avx512] [--reps R] [--quick] [--only TEXT]
+//
+// --only keeps the cases whose "op dtype (rows, cols) axis" description contains TEXT.
 //
 // Prints one line per case: op, dtype, shape, axis, ISA, threads, best time, GB/s of
 // input read, fraction of the measured read bandwidth, and elements per ns.
@@ -104,17 +106,19 @@ double time_case(const Case& c, int threads, int reps) {
 int main(int argc, char** argv) {
   int threads = default_threads(), reps = 10;
   bool quick = false;
+  std::string only;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
     else if (a == "--reps" && i + 1 < argc) reps = std::atoi(argv[++i]);
     else if (a == "--quick") quick = true;
+    else if (a == "--only" && i + 1 < argc) only = argv[++i];
     else if (a == "--isa" && i + 1 < argc) {
       Isa isa;
       if (!parse_isa(argv[++i], &isa)) { std::fprintf(stderr, "unknown ISA %s\n", argv[i]); return 2; }
       set_active_isa(isa);
     } else {
-      std::fprintf(stderr, "usage: dk_bench [--threads N] [--isa LEVEL] [--reps R] [--quick]\n");
+      std::fprintf(stderr, "usage: dk_bench [--threads N] [--isa LEVEL] [--reps R] [--quick] [--only TEXT]\n");
       return 2;
     }
   }
@@ -132,6 +136,10 @@ int main(int argc, char** argv) {
   };
   for (const Case& c0 : cases) {
     Case c = c0;
+    char key[96];
+    std::snprintf(key, sizeof key, "%s %s (%lld, %lld) %d", c.op, c.f64 ? "float64" : "float32", (long long)c.rows,
+                  (long long)c.cols, c.axis);
+    if (!only.empty() && std::string(key).find(only) == std::string::npos) continue;
     if (quick) c.rows = std::max<int64_t>(1, (int64_t)(c.rows * scale));
     const double t = c.f64 ? time_case<double>(c, threads, reps) : time_case<float>(c, threads, reps);
     const double bytes = (double)(c.rows * c.cols) * (c.f64 ? 8 : 4);

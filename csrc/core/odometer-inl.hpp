@@ -33,13 +33,25 @@ struct Odometer {
 
 // Base offsets (in elements) of reduced row r for each operand. Rows are numbered in the
 // order of the plan's outer loop; in the Columns layout row r is lane r % lanes of outer
-// index r / lanes.
+// index r / lanes. With at most one outer axis (the common case once axes are merged) a
+// step is one add per operand.
 struct RowCursor {
   const ReducePlan* p = nullptr;
   Odometer od;
   int64_t lane = 0;
+  bool flat = false;
+  int64_t flat_off[kNumOperands], flat_step[kNumOperands];
+
   void seek(const ReducePlan& plan, int64_t r) {
     p = &plan;
+    flat = plan.layout != Layout::Columns && plan.outer.nd <= 1;
+    if (flat) {
+      for (int op = 0; op < kNumOperands; ++op) {
+        flat_step[op] = plan.outer.nd ? plan.outer.stride[op][0] : 0;
+        flat_off[op] = r * flat_step[op];
+      }
+      return;
+    }
     if (plan.layout == Layout::Columns) {
       od.seek(plan.outer, r / plan.lanes);
       lane = r % plan.lanes;
@@ -48,8 +60,14 @@ struct RowCursor {
       lane = 0;
     }
   }
-  int64_t off(int op) const { return od.off[op] + lane * p->lane_stride[op]; }
+  int64_t off(int op) const { return flat ? flat_off[op] : od.off[op] + lane * p->lane_stride[op]; }
+  // Offset of the row k rows ahead where that is cheap to know (one outer axis), else -1.
+  int64_t ahead(int op, int64_t k) const { return flat ? flat_off[op] + k * flat_step[op] : -1; }
   void next() {
+    if (flat) {
+      for (int op = 0; op < kNumOperands; ++op) flat_off[op] += flat_step[op];
+      return;
+    }
     if (p->layout == Layout::Columns) {
       if (++lane < p->lanes) return;
       lane = 0;

@@ -107,7 +107,8 @@ inline void finalize_lse(const double* m, const double* c, const double* s, int6
     VD vm = load_partial(m + i, k, 0.0), vc = load_partial(c + i, k, 1.0), vs = load_partial(s + i, k, 0.0);
     VD res, sg;
     if (!W) {
-      res = (log1p(vs / vc) + log(vc)) + vm;
+      // Fast states carry the whole sum in c (s = 0): one log instead of log1p + log
+      res = (any(lt(zero, vs) | lt(vs, zero) | nan_mask(vs)) ? log1p(vs / vc) + log(vc) : log(vc)) + vm;
       sg = one;
       res = select(eq(vm, inf), inf, res);
       auto empty = eq(vm, splat(-__builtin_inf()));
@@ -116,9 +117,14 @@ inline void finalize_lse(const double* m, const double* c, const double* s, int6
       auto bad = nan_mask(vm) | nan_mask(vs);
       res = select(bad, nan, res);
       sg = select(bad, nan, sg);
-      alignas(64) double fr[kND];
-      store(fr, res);
-      for (int64_t j = 0; j < k; ++j) redo[i + j] = fr[j] > -kSensitive && fr[j] < kSensitive;
+      const auto near0 = lt(splat(-kSensitive), res) & lt(res, splat(kSensitive));
+      if (!any(near0)) {
+        for (int64_t j = 0; j < k; ++j) redo[i + j] = false;
+      } else {
+        alignas(64) double fr[kND];
+        store(fr, res);
+        for (int64_t j = 0; j < k; ++j) redo[i + j] = fr[j] > -kSensitive && fr[j] < kSensitive;
+      }
     } else {
       // SciPy: t = s / c; sign = sign(t + 1) * sign(c); fold t < -1 to -t - 2;
       // out = log1p(t) + log|c| + m. A zero tie weight (c == 0) leaves s alone.
@@ -155,7 +161,8 @@ inline void finalize_softmax(const double* m, const double* c, const double* s, 
   for (int64_t i = 0; i < count; i += kND) {
     const int64_t k = count - i < kND ? count - i : kND;
     VD vm = load_partial(m + i, k, 0.0), vc = load_partial(c + i, k, 1.0), vs = load_partial(s + i, k, 0.0);
-    VD q = log_out ? log1p(vs / vc) + log(vc) : splat(1.0) / (vc + vs);
+    VD q = !log_out ? splat(1.0) / (vc + vs)
+                    : any(lt(splat(0.0), vs) | lt(vs, splat(0.0)) | nan_mask(vs)) ? log1p(vs / vc) + log(vc) : log(vc);
     VD pm = select(nan_mask(vs) | eq(vm, splat(-__builtin_inf())), nan, vm);
     store_partial(p1 + i, pm, k);
     store_partial(p2 + i, q, k);
@@ -347,16 +354,22 @@ inline State block_state(const T* x, const T* b, int64_t len) {
   return block_sum<T, M, W>(x, b, len, block_max<T, W>(x, b, len));
 }
 
-// State of the contiguous row x[0, n) (unweighted): each block's second pass prefetches
-// the next block, the first block of `next_row` (may be null) after the last.
+// State of the contiguous row x[0, n) (unweighted). Each block's second pass prefetches
+// the block kPrefetchBlocks ahead, continuing into `next_row` (may be null) past the end of
+// this row: with two blocks of slack the data is in L2 by the time its first pass runs.
+constexpr int64_t kPrefetchBlocks = 2;
+
 template <class T, Mode M>
 inline State contiguous_row_state(const T* x, int64_t n, const T* next_row) {
   constexpr int64_t B = Lanes<T>::kBlock;
   State st{-__builtin_inf(), 0.0, 0.0};
   for (int64_t i = 0; i < n; i += B) {
     const int64_t len = n - i < B ? n - i : B;
-    const T* nx = i + B < n ? x + i + B : next_row;
-    const State bs = block_sum<T, M, false>(x + i, nullptr, len, block_max<T, false>(x + i, nullptr, len), nx, B);
+    const int64_t ahead = i + kPrefetchBlocks * B;
+    const T* nx = ahead < n ? x + ahead : (next_row && ahead - n < n ? next_row + (ahead - n) : nullptr);
+    const int64_t nlen = ahead < n ? n - ahead : n - (ahead - n);
+    const State bs = block_sum<T, M, false>(x + i, nullptr, len, block_max<T, false>(x + i, nullptr, len), nx,
+                                            nlen < B ? nlen : B);
     if (i == 0) st = bs;
     else merge(st, bs);
   }
@@ -514,15 +527,36 @@ inline void write_row_range(const Task& t, const RowCursor& cur, int64_t i0, int
   }
 }
 
+// dst[0, n) = src[0, n) rounded to T.
+template <class T>
+inline void store_converted(T* dst, const double* src, int64_t n) {
+  int64_t i = 0;
+  if constexpr (std::is_same<T, float>::value) {
+    for (; i + kNF <= n; i += kNF) store(dst + i, to_f32(load(src + i), load(src + i + kND)));
+  } else {
+    for (; i + kND <= n; i += kND) store(dst + i, load(src + i));
+  }
+  for (; i < n; ++i) dst[i] = T(src[i]);
+}
+
 // Stores results of `count` rows starting at the cursor (advances it).
 template <class T>
 inline void store_lse(const Task& t, RowCursor& cur, const double* res, const double* sgn, int64_t count) {
   T* out = operand<T>(t.plan, kOut);
   T* sign = t.return_sign ? operand<T>(t.plan, kSign) : nullptr;
-  for (int64_t i = 0; i < count; ++i, cur.next()) {
-    out[cur.off(kOut)] = T(res[i]);
-    if (sign) sign[cur.off(kSign)] = T(sgn[i]);
+  if (cur.flat && cur.flat_step[kOut] == 1 && (!sign || cur.flat_step[kSign] == 1)) {
+    // results of consecutive rows are adjacent (a fresh output array): vector stores
+    store_converted(out + cur.flat_off[kOut], res, count);
+    if (sign) store_converted(sign + cur.flat_off[kSign], sgn, count);
+    for (int op = 0; op < kNumOperands; ++op) cur.flat_off[op] += count * cur.flat_step[op];
+    return;
   }
+  RowCursor c = cur;  // a local copy stays in registers
+  for (int64_t i = 0; i < count; ++i, c.next()) {
+    out[c.off(kOut)] = T(res[i]);
+    if (sign) sign[c.off(kSign)] = T(sgn[i]);
+  }
+  cur = c;
 }
 
 // ---------------------------------------------------------------- one row per lane
@@ -537,113 +571,144 @@ DK_INLINE typename Lanes<T>::V lane_load(const T* p, int64_t k) {
   else return load(p);
 }
 
-// Block state of one vector of lanes: max in `mx`, NaN marker in `nanacc` (for lanes
-// without a finite max), sums and tie counts in s64/c64 (two VD for float).
-template <class T, Mode M, bool Partial>
-DK_INLINE void lane_vector(const T* x, const int64_t* xoff, int64_t len, int64_t k, typename Lanes<T>::V& mx,
-                           typename Lanes<T>::V& nanacc, VD* s64, VD* c64) {
+// Vectors of lanes reduced together: independent dependency chains for the out-of-order
+// core (the max pass is a chain of vmax per vector). Fewer on levels with 16 registers.
+constexpr int kLaneGroup = kNF == 16 ? 4 : 2;
+
+// Block states of G vectors of lanes (the last one partial, with k lanes, if Partial):
+// maximum in mx[g], NaN marker in nanacc[g] (for lanes without a finite maximum), sums
+// and tie counts in s64/c64[2g .. 2g+1] (float) or [g] (double).
+template <class T, Mode M, int G, bool Partial>
+DK_INLINE void lane_group(const T* x, const int64_t* xoff, int64_t len, int64_t k, typename Lanes<T>::V* mx,
+                          typename Lanes<T>::V* nanacc, VD* s64, VD* c64) {
   static_assert(M != Mode::Accurate, "lanes kernels run in Fast or Masked mode");
   using V = typename Lanes<T>::V;
+  constexpr int N = Lanes<T>::N;
   constexpr bool kF32 = std::is_same<T, float>::value;
+  constexpr int H = kF32 ? 2 : 1;
   const V zero = splat_as<V>(T(0)), ninf = splat_as<V>(T(-__builtin_inf()));
-  mx = ninf;
-  for (int64_t r = 0; r < len; ++r) mx = vmax(lane_load<T, Partial>(x + xoff[r], k), mx);
-  // lanes without a finite maximum: only NaN can still change the result (block_state)
-  const auto notfin = nan_mask(mx) | eq(mx, ninf) | eq(mx, splat_as<V>(T(__builtin_inf())));
-  nanacc = zero;
-  if (any(notfin))
-    for (int64_t r = 0; r < len; ++r) {
-      V a = lane_load<T, Partial>(x + xoff[r], k);
-      nanacc = nanacc + select(nan_mask(a), a, zero);
-    }
-  const V vm = select(notfin, zero, mx);
-  V s_acc = zero, c_acc = zero;
-  s64[0] = s64[1] = c64[0] = c64[1] = splat(0.0);
-  auto flush = [](VD* s64_, VD* c64_, V& s_, V& c_) {
-    if constexpr (kF32) {
-      s64_[0] = s64_[0] + lo_f64(s_);
-      s64_[1] = s64_[1] + hi_f64(s_);
-      c64_[0] = c64_[0] + lo_f64(c_);
-      c64_[1] = c64_[1] + hi_f64(c_);
-    } else {
-      s64_[0] = s64_[0] + s_;
-      c64_[0] = c64_[0] + c_;
-    }
-    s_ = c_ = splat_as<V>(T(0));
+  auto ld = [&](int64_t r, int g) -> V {
+    if (Partial && g == G - 1) return lane_load<T, true>(x + xoff[r] + g * N, k);
+    return load(x + xoff[r] + g * N);
   };
+  DK_UNROLL for (int g = 0; g < G; ++g) mx[g] = ninf;
+  for (int64_t r = 0; r < len; ++r) DK_UNROLL for (int g = 0; g < G; ++g) mx[g] = vmax(ld(r, g), mx[g]);
+  // lanes without a finite maximum: only NaN can still change the result (block_state)
+  bool special = false;
+  V vm[G];
+  DK_UNROLL for (int g = 0; g < G; ++g) {
+    const auto notfin = nan_mask(mx[g]) | eq(mx[g], ninf) | eq(mx[g], splat_as<V>(T(__builtin_inf())));
+    special = special || any(notfin);
+    vm[g] = select(notfin, zero, mx[g]);
+    nanacc[g] = zero;
+  }
+  if (special)
+    for (int64_t r = 0; r < len; ++r)
+      DK_UNROLL for (int g = 0; g < G; ++g) {
+        const V a = ld(r, g);
+        nanacc[g] = nanacc[g] + select(nan_mask(a), a, zero);
+      }
+  V s_acc[G], c_acc[G];
+  DK_UNROLL for (int g = 0; g < G; ++g) s_acc[g] = c_acc[g] = zero;
+  DK_UNROLL for (int g = 0; g < G * H; ++g) s64[g] = c64[g] = splat(0.0);
   int row = 0;
   for (int64_t r = 0; r < len; ++r) {
-    const V a = lane_load<T, Partial>(x + xoff[r], k);
-    if constexpr (M == Mode::Fast) {
-      s_acc = s_acc + exp_nonpos(a - vm);
-    } else {
-      const auto tie = eq(a, vm);
-      s_acc = add_unless(tie, s_acc, exp_nonpos(a - vm));
-      c_acc = add_if(tie, c_acc, splat_as<V>(T(1)));
+    DK_UNROLL for (int g = 0; g < G; ++g) {
+      const V a = ld(r, g);
+      if constexpr (M == Mode::Fast) {
+        s_acc[g] = s_acc[g] + exp_nonpos(a - vm[g]);
+      } else {
+        const auto tie = eq(a, vm[g]);
+        s_acc[g] = add_unless(tie, s_acc[g], exp_nonpos(a - vm[g]));
+        c_acc[g] = add_if(tie, c_acc[g], splat_as<V>(T(1)));
+      }
     }
-    if (kF32 && ++row == kFlushRows) {
-      flush(s64, c64, s_acc, c_acc);
+    if (++row == (kF32 ? kFlushRows : 1 << 30) || r + 1 == len) {
+      DK_UNROLL for (int g = 0; g < G; ++g) {
+        if constexpr (kF32) {
+          s64[2 * g] = s64[2 * g] + lo_f64(s_acc[g]);
+          s64[2 * g + 1] = s64[2 * g + 1] + hi_f64(s_acc[g]);
+          if (M != Mode::Fast) {
+            c64[2 * g] = c64[2 * g] + lo_f64(c_acc[g]);
+            c64[2 * g + 1] = c64[2 * g + 1] + hi_f64(c_acc[g]);
+          }
+        } else {
+          s64[g] = s64[g] + s_acc[g];
+          if (M != Mode::Fast) c64[g] = c64[g] + c_acc[g];
+        }
+        s_acc[g] = c_acc[g] = zero;
+      }
       row = 0;
     }
   }
-  flush(s64, c64, s_acc, c_acc);
 }
 
+// Merges the block states of a lane group into the running lane states lm/lc/ls[l0 ..).
+template <class T, Mode M, int G>
+DK_INLINE void lane_states(const typename Lanes<T>::V* mx, const typename Lanes<T>::V* nanacc, const VD* s64,
+                           const VD* c64, int64_t l0, int64_t width, bool first, double* lm, double* lc,
+                           double* ls) {
+  constexpr bool kF32 = std::is_same<T, float>::value;
+  constexpr int H = kF32 ? 2 : 1;  // VD per V
+  const VD inf = splat(__builtin_inf()), zero = splat(0.0), qnan = splat(__builtin_nan(""));
+  DK_UNROLL for (int q = 0; q < G * H; ++q) {
+    const int64_t at = l0 + q * kND;
+    const int64_t kk = width - at < kND ? width - at : kND;
+    if (kk <= 0) break;
+    const int g = q / H, h = q % H;
+    VD bm, nanv;
+    if constexpr (kF32) {
+      bm = h == 0 ? lo_f64(mx[g]) : hi_f64(mx[g]);
+      nanv = h == 0 ? lo_f64(nanacc[g]) : hi_f64(nanacc[g]);
+    } else {
+      bm = mx[g];
+      nanv = nanacc[g];
+    }
+    VD bc = c64[q], bs = s64[q];
+    if (M == Mode::Fast) {  // Fast states are (m, sum, 0)
+      bc = bs;
+      bs = zero;
+    }
+    const auto notfin = nan_mask(bm) | eq(bm, inf) | eq(bm, splat(-__builtin_inf()));
+    const auto nanlane = nan_mask(nanv) | nan_mask(bm);
+    bc = select(notfin, zero, bc);
+    bs = select(notfin, select(nanlane, qnan, zero), bs);
+    bm = select(nanlane, qnan, bm);
+    if (first) {
+      store_partial(lm + at, bm, kk);
+      store_partial(lc + at, bc, kk);
+      store_partial(ls + at, bs, kk);
+    } else {
+      VD am = load_partial(lm + at, kk, 0.0), ac = load_partial(lc + at, kk, 0.0), as = load_partial(ls + at, kk, 0.0);
+      merge(am, ac, as, bm, bc, bs);
+      store_partial(lm + at, am, kk);
+      store_partial(lc + at, ac, kk);
+      store_partial(ls + at, as, kk);
+    }
+  }
+}
+
+// Reduction of `len` positions for `width` lanes that sit side by side in memory
+// (stride 1): position r of lane j is x[xoff[r] + j]. Each lane is its own row; its block
+// state is merged into (lm, lc, ls)[j] (or stored there when `first`).
 template <class T, Mode M>
 inline void lanes_block(const T* x, const int64_t* xoff, int64_t len, int64_t width, bool first, double* lm,
                         double* lc, double* ls) {
   using V = typename Lanes<T>::V;
-  constexpr int N = Lanes<T>::N;
-  for (int64_t j = 0; j < width; j += N) {
+  constexpr int N = Lanes<T>::N, G = kLaneGroup;
+  constexpr int H = std::is_same<T, float>::value ? 2 : 1;
+  V mx[G], nanacc[G];
+  VD s64[G * H], c64[G * H];
+  int64_t j = 0;
+  for (; j + G * N <= width; j += G * N) {
+    lane_group<T, M, G, false>(x + j, xoff, len, N, mx, nanacc, s64, c64);
+    lane_states<T, M, G>(mx, nanacc, s64, c64, j, width, first, lm, lc, ls);
+  }
+  for (; j < width; j += N) {  // the remaining vectors one at a time, the last partial
     const int64_t k = width - j < N ? width - j : N;
-    V mx, nanacc;
-    VD s64[2], c64[2];
-    if (k == N) lane_vector<T, M, false>(x + j, xoff, len, k, mx, nanacc, s64, c64);
-    else lane_vector<T, M, true>(x + j, xoff, len, k, mx, nanacc, s64, c64);
-    // per-lane block states, merged into the running lane states
-    alignas(64) T mxl[N], nanl[N];
-    store(mxl, mx);
-    store(nanl, nanacc);
-    alignas(64) double bm[N], bc[N], bs[N];
-    constexpr int H = std::is_same<T, float>::value ? N / 2 : N;
-    store(bs, s64[0]);
-    store(bc, c64[0]);
-    if (H < N) {
-      store(bs + H, s64[1]);
-      store(bc + H, c64[1]);
-    }
-    for (int l = 0; l < N; ++l) {
-      const T mv = mxl[l];
-      bm[l] = double(mv);
-      if (M == Mode::Fast) {  // Fast states are (m, sum, 0)
-        bc[l] = bs[l];
-        bs[l] = 0.0;
-      }
-      if (!(mv > T(-__builtin_inf()) && mv < T(__builtin_inf()))) {
-        const bool nan = nanl[l] != nanl[l] || mv != mv;
-        bm[l] = nan ? __builtin_nan("") : double(mv);
-        bc[l] = 0.0;
-        bs[l] = nan ? __builtin_nan("") : 0.0;
-      }
-    }
-    if (first) {
-      for (int64_t l = 0; l < k; ++l) {
-        lm[j + l] = bm[l];
-        lc[j + l] = bc[l];
-        ls[j + l] = bs[l];
-      }
-    } else {
-      for (int64_t l = 0; l < k; l += kND) {
-        const int64_t kk = k - l < kND ? k - l : kND;
-        VD am = load_partial(lm + j + l, kk, 0.0), ac = load_partial(lc + j + l, kk, 0.0),
-           as = load_partial(ls + j + l, kk, 0.0);
-        merge(am, ac, as, load_partial(bm + l, kk, 0.0), load_partial(bc + l, kk, 0.0),
-              load_partial(bs + l, kk, 0.0));
-        store_partial(lm + j + l, am, kk);
-        store_partial(lc + j + l, ac, kk);
-        store_partial(ls + j + l, as, kk);
-      }
-    }
+    if (k == N) lane_group<T, M, 1, false>(x + j, xoff, len, N, mx, nanacc, s64, c64);
+    else lane_group<T, M, 1, true>(x + j, xoff, len, k, mx, nanacc, s64, c64);
+    lane_states<T, M, 1>(mx, nanacc, s64, c64, j, width, first, lm, lc, ls);
   }
 }
 
@@ -765,17 +830,39 @@ struct Units {
   // Short contiguous rows: transpose a tile so that each SIMD lane holds one row, then
   // reduce all rows of the tile at once (no per-row horizontal work).
   static void small_rows(const Task& t, RowCursor& cur, int64_t count, double* m, double* c, double* s) {
+    using V = typename Lanes<T>::V;
+    constexpr int N = Lanes<T>::N;
     const ReducePlan& p = t.plan;
     const int64_t n = p.n;
     const T* x = operand<T>(p, kX);
     alignas(64) T tile[kSmallRow * kSmallTile];
     alignas(64) int64_t off[kSmallRow];
     for (int64_t j = 0; j < n; ++j) off[j] = j * kSmallTile;
+    const V ninf = splat_as<V>(T(-__builtin_inf()));
     for (int64_t i0 = 0; i0 < count; i0 += kSmallTile) {
       const int64_t cnt = count - i0 < kSmallTile ? count - i0 : kSmallTile;
-      for (int64_t l = 0; l < cnt; ++l, cur.next()) {
-        const T* row = x + cur.off(kX);
-        for (int64_t j = 0; j < n; ++j) tile[j * kSmallTile + l] = row[j];
+      for (int64_t g = 0; g < cnt; g += N) {
+        const T* rows[N];
+        for (int l = 0; l < N; ++l) {
+          rows[l] = g + l < cnt ? x + cur.off(kX) : nullptr;
+          if (g + l < cnt) {
+            // the tiles are reduced in arithmetic-bound bursts: fetch rows two tiles ahead
+            const int64_t a = cur.ahead(kX, 2 * kSmallTile);
+            if (a >= 0) {
+              prefetch(x + a);
+              prefetch(x + a + n - 1);
+            }
+            cur.next();
+          }
+        }
+        for (int64_t c0 = 0; c0 < n; c0 += N) {
+          const int64_t cols = n - c0 < N ? n - c0 : N;
+          V r[N];
+          for (int l = 0; l < N; ++l)
+            r[l] = !rows[l] ? ninf : cols == N ? load(rows[l] + c0) : load_partial(rows[l] + c0, cols, T(-__builtin_inf()));
+          transpose(r);
+          for (int64_t j = 0; j < cols; ++j) store(tile + (c0 + j) * kSmallTile + g, r[j]);
+        }
       }
       if (t.op == Op::LogSoftmax) lanes_block<T, Mode::Masked>(tile, off, n, cnt, true, m + i0, c + i0, s + i0);
       else lanes_block<T, Mode::Fast>(tile, off, n, cnt, true, m + i0, c + i0, s + i0);

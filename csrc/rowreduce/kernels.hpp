@@ -66,7 +66,8 @@ struct Table {
   double (*stream_sum_f32)(const float*, int64_t) = nullptr;
 };
 
-// The table of an ISA level, or nullptr when that level was not compiled in.
+// The table of an ISA level, or nullptr when that level was not compiled in or this CPU
+// cannot run it.
 const Table* table_for(Isa isa);
 
 }  // namespace rowreduce

@@ -196,8 +196,9 @@ inline SD mantissa_of(SD x) {
   return r;
 }
 
-// log(u) + corr / u for u >= 0; corr is the rounding error of u when u = fl(1 + x).
-template <class V>
+// log(u) + corr / u for u >= 0; corr is the rounding error of u when u = fl(1 + x)
+// (kCorr = false: no correction, and no second division).
+template <class V, bool kCorr = true>
 inline V log_corrected(V u, V corr) {
   using L = LogConst;
   // subnormal u: scale into the normal range first
@@ -216,8 +217,9 @@ inline V log_corrected(V u, V corr) {
   for (int i = 5; i >= 0; --i) q = q * z + splat_as<V>(L::q[i]);
   V R = z * q;
   V hfsq = splat_as<V>(0.5) * f * f;
-  V c = corr / u;  // first-order correction for the rounding of u
-  V lo = s * (hfsq + R) + (k * splat_as<V>(L::kLn2Lo) + c);
+  V lo = k * splat_as<V>(L::kLn2Lo);
+  if constexpr (kCorr) lo = lo + corr / u;  // first-order correction for the rounding of u
+  lo = s * (hfsq + R) + lo;
   V r = k * splat_as<V>(L::kLn2Hi) + (f - (hfsq - lo));
   // special values: u = 0 -> -inf, u < 0 or NaN -> NaN, u = +inf -> +inf
   V inf = splat_as<V>(__builtin_inf());
@@ -229,7 +231,7 @@ inline V log_corrected(V u, V corr) {
 
 template <class V>
 inline V log(V x) {
-  return log_corrected(x, splat_as<V>(0.0));
+  return log_corrected<V, false>(x, splat_as<V>(0.0));
 }
 
 template <class V>

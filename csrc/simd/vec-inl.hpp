@@ -18,6 +18,8 @@
 // unset. The other lanes either keep acc (AVX-512 masked add) or add +0.0 to it: the same
 // value, because accumulators are never -0.0.
 //
+// `transpose(r)` turns the N x N block of vectors r[0..N) around its diagonal (N = lanes).
+//
 // `vmax(a, b)` has the x86 semantics `a > b ? a : b` on every level: it returns `b` when
 // either operand is NaN. Kernels rely on that to choose whether NaN propagates.
 
@@ -81,6 +83,8 @@ inline MD lt(VD a, VD b) { return {_mm512_cmp_pd_mask(a.v, b.v, _CMP_LT_OQ)}; }
 inline MD nan_mask(VD a) { return {_mm512_cmp_pd_mask(a.v, a.v, _CMP_UNORD_Q)}; }
 inline MF operator|(MF a, MF b) { return {(__mmask16)(a.k | b.k)}; }
 inline MD operator|(MD a, MD b) { return {(__mmask8)(a.k | b.k)}; }
+inline MF operator&(MF a, MF b) { return {(__mmask16)(a.k & b.k)}; }
+inline MD operator&(MD a, MD b) { return {(__mmask8)(a.k & b.k)}; }
 inline bool any(MF m) { return m.k != 0; }
 inline bool any(MD m) { return m.k != 0; }
 inline VF select(MF m, VF a, VF b) { return {_mm512_mask_blend_ps(m.k, b.v, a.v)}; }
@@ -120,6 +124,46 @@ inline VD pow2_magic(VD t) {
 inline VF scale_exact(VF p, VF k, VF) { return {_mm512_scalef_ps(p.v, k.v)}; }
 inline VD scale_exact(VD p, VD k, VD) { return {_mm512_scalef_pd(p.v, k.v)}; }
 #define DK_HAVE_NATIVE_SCALEF 1
+
+// In-register transposes: rows r[0..N) become columns (r[j] lane i = old r[i] lane j).
+inline void transpose(VF* r) {
+  __m512 t[16], u[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i].v, r[i + 1].v);
+    t[i + 1] = _mm512_unpackhi_ps(r[i].v, r[i + 1].v);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    u[i] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 16; i += 8)
+    for (int j = 0; j < 4; ++j) {
+      t[i + j] = _mm512_shuffle_f32x4(u[i + j], u[i + j + 4], 0x88);
+      t[i + j + 4] = _mm512_shuffle_f32x4(u[i + j], u[i + j + 4], 0xdd);
+    }
+  for (int j = 0; j < 8; ++j) {
+    r[j].v = _mm512_shuffle_f32x4(t[j], t[j + 8], 0x88);
+    r[j + 8].v = _mm512_shuffle_f32x4(t[j], t[j + 8], 0xdd);
+  }
+}
+inline void transpose(VD* r) {
+  __m512d t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm512_unpacklo_pd(r[i].v, r[i + 1].v);
+    t[i + 1] = _mm512_unpackhi_pd(r[i].v, r[i + 1].v);
+  }
+  for (int i = 0; i < 8; i += 4)
+    for (int j = 0; j < 2; ++j) {
+      u[i + j] = _mm512_shuffle_f64x2(t[i + j], t[i + j + 2], 0x88);
+      u[i + j + 2] = _mm512_shuffle_f64x2(t[i + j], t[i + j + 2], 0xdd);
+    }
+  for (int j = 0; j < 4; ++j) {
+    r[j].v = _mm512_shuffle_f64x2(u[j], u[j + 4], 0x88);
+    r[j + 4].v = _mm512_shuffle_f64x2(u[j], u[j + 4], 0xdd);
+  }
+}
 
 #elif defined(__AVX2__)
 // ------------------------------------------------------------------------ AVX2
@@ -174,6 +218,8 @@ inline MD lt(VD a, VD b) { return {_mm256_cmp_pd(a.v, b.v, _CMP_LT_OQ)}; }
 inline MD nan_mask(VD a) { return {_mm256_cmp_pd(a.v, a.v, _CMP_UNORD_Q)}; }
 inline MF operator|(MF a, MF b) { return {_mm256_or_ps(a.m, b.m)}; }
 inline MD operator|(MD a, MD b) { return {_mm256_or_pd(a.m, b.m)}; }
+inline MF operator&(MF a, MF b) { return {_mm256_and_ps(a.m, b.m)}; }
+inline MD operator&(MD a, MD b) { return {_mm256_and_pd(a.m, b.m)}; }
 inline bool any(MF m) { return _mm256_movemask_ps(m.m) != 0; }
 inline bool any(MD m) { return _mm256_movemask_pd(m.m) != 0; }
 inline VF select(MF m, VF a, VF b) { return {_mm256_blendv_ps(b.v, a.v, m.m)}; }
@@ -192,6 +238,31 @@ inline VF to_f32(VD lo, VD hi) {
 inline VF pow2_magic(VF t) {
   __m256i b = _mm256_add_epi32(_mm256_castps_si256(t.v), _mm256_set1_epi32(127));
   return {_mm256_castsi256_ps(_mm256_slli_epi32(b, 23))};
+}
+inline void transpose(VF* r) {
+  __m256 t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i].v, r[i + 1].v);
+    t[i + 1] = _mm256_unpackhi_ps(r[i].v, r[i + 1].v);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int j = 0; j < 4; ++j) {
+    r[j].v = _mm256_permute2f128_ps(u[j], u[j + 4], 0x20);
+    r[j + 4].v = _mm256_permute2f128_ps(u[j], u[j + 4], 0x31);
+  }
+}
+inline void transpose(VD* r) {
+  __m256d t0 = _mm256_unpacklo_pd(r[0].v, r[1].v), t1 = _mm256_unpackhi_pd(r[0].v, r[1].v);
+  __m256d t2 = _mm256_unpacklo_pd(r[2].v, r[3].v), t3 = _mm256_unpackhi_pd(r[2].v, r[3].v);
+  r[0].v = _mm256_permute2f128_pd(t0, t2, 0x20);
+  r[1].v = _mm256_permute2f128_pd(t1, t3, 0x20);
+  r[2].v = _mm256_permute2f128_pd(t0, t2, 0x31);
+  r[3].v = _mm256_permute2f128_pd(t1, t3, 0x31);
 }
 inline VD pow2_magic(VD t) {
   __m256i b = _mm256_add_epi64(_mm256_castpd_si256(t.v), _mm256_set1_epi64x(1023));
@@ -255,6 +326,8 @@ inline MD lt(VD a, VD b) { return {_mm_cmplt_pd(a.v, b.v)}; }
 inline MD nan_mask(VD a) { return {_mm_cmpunord_pd(a.v, a.v)}; }
 inline MF operator|(MF a, MF b) { return {_mm_or_ps(a.m, b.m)}; }
 inline MD operator|(MD a, MD b) { return {_mm_or_pd(a.m, b.m)}; }
+inline MF operator&(MF a, MF b) { return {_mm_and_ps(a.m, b.m)}; }
+inline MD operator&(MD a, MD b) { return {_mm_and_pd(a.m, b.m)}; }
 inline bool any(MF m) { return _mm_movemask_ps(m.m) != 0; }
 inline bool any(MD m) { return _mm_movemask_pd(m.m) != 0; }
 inline VF select(MF m, VF a, VF b) { return {_mm_or_ps(_mm_and_ps(m.m, a.v), _mm_andnot_ps(m.m, b.v))}; }
@@ -271,6 +344,12 @@ inline VF to_f32(VD lo, VD hi) { return {_mm_movelh_ps(_mm_cvtpd_ps(lo.v), _mm_c
 inline VF pow2_magic(VF t) {
   __m128i b = _mm_add_epi32(_mm_castps_si128(t.v), _mm_set1_epi32(127));
   return {_mm_castsi128_ps(_mm_slli_epi32(b, 23))};
+}
+inline void transpose(VF* r) { _MM_TRANSPOSE4_PS(r[0].v, r[1].v, r[2].v, r[3].v); }
+inline void transpose(VD* r) {
+  __m128d t0 = _mm_unpacklo_pd(r[0].v, r[1].v), t1 = _mm_unpackhi_pd(r[0].v, r[1].v);
+  r[0].v = t0;
+  r[1].v = t1;
 }
 inline VD pow2_magic(VD t) {
   __m128i b = _mm_add_epi64(_mm_castpd_si128(t.v), _mm_set1_epi64x(1023));
@@ -317,6 +396,8 @@ inline MD lt(VD a, VD b) { MD r; DK_LANES(kND) r.m[i] = a.v[i] < b.v[i]; return 
 inline MD nan_mask(VD a) { MD r; DK_LANES(kND) r.m[i] = a.v[i] != a.v[i]; return r; }
 inline MF operator|(MF a, MF b) { MF r; DK_LANES(kNF) r.m[i] = a.m[i] || b.m[i]; return r; }
 inline MD operator|(MD a, MD b) { MD r; DK_LANES(kND) r.m[i] = a.m[i] || b.m[i]; return r; }
+inline MF operator&(MF a, MF b) { MF r; DK_LANES(kNF) r.m[i] = a.m[i] && b.m[i]; return r; }
+inline MD operator&(MD a, MD b) { MD r; DK_LANES(kND) r.m[i] = a.m[i] && b.m[i]; return r; }
 inline bool any(MF m) { bool r = false; DK_LANES(kNF) r |= m.m[i]; return r; }
 inline bool any(MD m) { bool r = false; DK_LANES(kND) r |= m.m[i]; return r; }
 inline VF select(MF m, VF a, VF b) { VF r; DK_LANES(kNF) r.v[i] = m.m[i] ? a.v[i] : b.v[i]; return r; }
@@ -352,6 +433,17 @@ inline VD pow2_magic(VD t) {
   }
   return r;
 }
+template <class V, int N>
+inline void transpose_lanes(V* r) {
+  for (int i = 0; i < N; ++i)
+    for (int j = i + 1; j < N; ++j) {
+      auto tmp = r[i].v[j];
+      r[i].v[j] = r[j].v[i];
+      r[j].v[i] = tmp;
+    }
+}
+inline void transpose(VF* r) { transpose_lanes<VF, kNF>(r); }
+inline void transpose(VD* r) { transpose_lanes<VD, kND>(r); }
 #undef DK_LANES
 #endif
 
@@ -383,6 +475,7 @@ inline MS eq(SD a, SD b) { return {a.v == b.v}; }
 inline MS lt(SD a, SD b) { return {a.v < b.v}; }
 inline MS nan_mask(SD a) { return {a.v != a.v}; }
 inline MS operator|(MS a, MS b) { return {a.m || b.m}; }
+inline MS operator&(MS a, MS b) { return {a.m && b.m}; }
 inline bool any(MS m) { return m.m; }
 inline SD select(MS m, SD a, SD b) { return {m.m ? a.v : b.v}; }
 inline SD pow2_magic(SD t) {
