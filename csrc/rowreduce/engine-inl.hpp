@@ -13,9 +13,10 @@
 //    canonical lanes (32 for float, 16 for double: two AVX-512 vectors, four AVX2 vectors,
 //    eight SSE2 vectors); element i goes to lane i mod lanes; the lanes are added by a
 //    fixed pairwise tree;
-//  * float partial sums live in float for at most kFlushRows vector rows, then are added
-//    to double accumulators, so no float accumulator ever sums more than 8 terms: the
-//    error does not grow with the row length (SciPy reaches 40 ulp on long strided rows);
+//  * partial sums live in the input precision for at most kFlushRows vector rows, then are
+//    added to double accumulators, so no accumulator of a block sums more than a few dozen
+//    terms: the error does not grow with the row length (SciPy reaches 40 ulp on long
+//    strided float32 rows);
 //  * in the Columns layout every lane is its own row: it reduces blocks of col_block
 //    positions sequentially, with the same float/double staging;
 //  * blocks, then chunks (the units handed to threads), are merged left to right.
@@ -114,7 +115,7 @@ inline void finalize_lse(const double* m, const double* c, const double* s, int6
       auto empty = eq(vm, splat(-__builtin_inf()));
       res = select(empty, splat(-__builtin_inf()), res);
       sg = select(empty, zero, sg);
-      auto bad = nan_mask(vm) | nan_mask(vs);
+      auto bad = nan_mask(vm) | nan_mask(vs) | nan_mask(vc);
       res = select(bad, nan, res);
       sg = select(bad, nan, sg);
       const auto near0 = lt(splat(-kSensitive), res) & lt(res, splat(kSensitive));
@@ -163,7 +164,7 @@ inline void finalize_softmax(const double* m, const double* c, const double* s, 
     VD vm = load_partial(m + i, k, 0.0), vc = load_partial(c + i, k, 1.0), vs = load_partial(s + i, k, 0.0);
     VD q = !log_out ? splat(1.0) / (vc + vs)
                     : any(lt(splat(0.0), vs) | lt(vs, splat(0.0)) | nan_mask(vs)) ? log1p(vs / vc) + log(vc) : log(vc);
-    VD pm = select(nan_mask(vs) | eq(vm, splat(-__builtin_inf())), nan, vm);
+    VD pm = select(nan_mask(vs) | nan_mask(vc) | eq(vm, splat(-__builtin_inf())), nan, vm);
     store_partial(p1 + i, pm, k);
     store_partial(p2 + i, q, k);
   }
@@ -324,7 +325,9 @@ inline State block_sum(const T* x, const T* b, int64_t len, T m, const T* nx = n
   SumAcc<T> acc;
   acc_init(acc);
   constexpr int64_t kLine = 64 / sizeof(T);
-  constexpr bool kStaged = SumAcc<T>::kF32 && M != Mode::Accurate;
+  // partial sums of at most kFlushRows terms, then double totals (float in Accurate mode
+  // accumulates its double terms directly)
+  constexpr bool kStaged = !(SumAcc<T>::kF32 && M == Mode::Accurate);
   int row = 0;
   int64_t i = 0;
   for (; i < full; i += L) {
@@ -623,7 +626,7 @@ DK_INLINE void lane_group(const T* x, const int64_t* xoff, int64_t len, int64_t 
         c_acc[g] = add_if(tie, c_acc[g], splat_as<V>(T(1)));
       }
     }
-    if (++row == (kF32 ? kFlushRows : 1 << 30) || r + 1 == len) {
+    if (++row == kFlushRows || r + 1 == len) {
       DK_UNROLL for (int g = 0; g < G; ++g) {
         if constexpr (kF32) {
           s64[2 * g] = s64[2 * g] + lo_f64(s_acc[g]);

@@ -1,0 +1,87 @@
+# Results are bitwise identical for any thread count and at every ISA level this CPU
+# runs: block, chunk and lane structure are fixed by the shape, never by the machine.
+# Shapes are chosen to exercise every kernel path: short rows (one row per SIMD lane),
+# long rows split into chunks, column reductions split into chunks, gathered rows,
+# weighted rows, and rows recomputed in accurate mode (results near zero).
+import numpy as np
+import pytest
+
+import divkern
+from divkern import _config
+from conftest import AVAILABLE_ISAS
+
+
+def make_cases():
+    rng = np.random.default_rng(7)
+    big = rng.standard_normal((7, 140_001)).astype(np.float32)       # rows of 3 chunks
+    cols = rng.standard_normal((200_003, 5))                         # column chunks
+    cases = {
+        "short rows f32": (rng.standard_normal((1003, 13)).astype(np.float32), 1),
+        "short rows f64": (rng.standard_normal((1003, 31)), 1),
+        "rows f32": (rng.standard_normal((37, 5003)).astype(np.float32) * 30, 1),
+        "rows f64": (rng.standard_normal((37, 5003)) * 30, 1),
+        "chunked rows": (big, 1),
+        "columns f32": (cols.astype(np.float32), 0),
+        "columns f64": (cols, 0),
+        "wide columns": (rng.standard_normal((300, 2500)).astype(np.float32), 0),
+        "gather": (rng.standard_normal((50, 3000))[:, ::3], 1),
+        "gather tuple": (rng.standard_normal((20, 30, 40)).astype(np.float32), (0, 2)),
+        "all": (rng.standard_normal(300_001).astype(np.float32), None),
+        "log-probs (accurate mode)": (np.log(rng.dirichlet(np.ones(40), size=500)).astype(np.float32), 1),
+    }
+    special = rng.standard_normal((64, 100)).astype(np.float32)
+    special[0, 5] = np.inf
+    special[1, :] = -np.inf
+    special[2, 7] = np.nan
+    special[3, ::2] = -np.inf
+    special[4] = -100.0
+    special[4, 0] = 0.0
+    cases["special values"] = (special, 1)
+    return cases
+
+
+CASES = make_cases()
+
+
+def run_all(x, axis, threads):
+    out = [divkern.logsumexp(x, axis=axis, threads=threads),
+           divkern.softmax(x, axis=axis, threads=threads),
+           divkern.log_softmax(x, axis=axis, threads=threads)]
+    if axis is not None and x.ndim == 2:
+        b = np.linspace(0.0, 2.0, x.shape[axis]).astype(x.dtype)
+        bshape = [1] * x.ndim
+        bshape[axis] = -1
+        out.append(divkern.logsumexp(x, axis=axis, b=b.reshape(bshape), threads=threads))
+    return [np.atleast_1d(np.asarray(o)) for o in out]
+
+
+def assert_same_bits(a, b, what):
+    for i, (p, q) in enumerate(zip(a, b)):
+        assert p.dtype == q.dtype and p.shape == q.shape
+        assert np.array_equal(p.view(np.uint8), q.view(np.uint8)), f"{what}: output {i} differs"
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_threads_bitwise_identical(name):
+    x, axis = CASES[name]
+    one = run_all(x, axis, 1)
+    for threads in (2, 3, 8):
+        assert_same_bits(one, run_all(x, axis, threads), f"{name}, threads={threads}")
+
+
+@pytest.mark.skipif(len(AVAILABLE_ISAS) < 2, reason="only one ISA level on this CPU")
+@pytest.mark.parametrize("name", list(CASES))
+def test_isa_levels_bitwise_identical(name):
+    x, axis = CASES[name]
+    results = {}
+    for isa in AVAILABLE_ISAS:
+        with _config._isa(isa):
+            results[isa] = run_all(x, axis, 2)
+    first = AVAILABLE_ISAS[0]
+    for isa in AVAILABLE_ISAS[1:]:
+        assert_same_bits(results[first], results[isa], f"{name}: {first} vs {isa}")
+
+
+def test_repeatable():
+    x, axis = CASES["rows f32"]
+    assert_same_bits(run_all(x, axis, 2), run_all(x, axis, 2), "repeat")
