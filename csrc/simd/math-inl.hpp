@@ -82,7 +82,7 @@ DK_INLINE V exp_reduced(V r) {
 // exp(x) for x <= 0 or NaN: the shape of every row-reduction call (x = a - max), which
 // can skip the overflow clamp. `x` may be -inf (gives 0).
 template <class V>
-inline V exp_nonpos(V x) {
+DK_INLINE V exp_nonpos(V x) {
   using C = ExpConst<V>;
   using T = typename VecTraits<V>::T;
   x = vmax(splat_as<V>(T(C::kLo)), x);  // NaN passes through (second operand)

@@ -504,7 +504,7 @@ template <> inline SD splat_as<SD>(double x) { return splat_sd(x); }
 // the second multiply rounds once, which is the correctly rounded result, the same value
 // vscalef gives on AVX-512.
 template <class V>
-inline V scale_exact(V p, V k, V t_magic) {
+DK_INLINE V scale_exact(V p, V k, V t_magic) {
   using T = typename VecTraits<V>::T;
   constexpr T kMin = sizeof(T) == 4 ? T(-125) : T(-1021);
   constexpr T kMagic = sizeof(T) == 4 ? T(12582912.0f) : T(6755399441055744.0);  // 1.5*2^mant
