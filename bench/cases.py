@@ -1,0 +1,130 @@
+"""The benchmark cases and the implementations compared on them.
+
+A case is one operation on one standard-normal array (fixed seed); an implementation maps
+each operation to a callable ``f(input, axis)``. The same cases and implementations are
+used by the timing loop (run.py) and the memory probe (memory.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+SEED = 0
+QUICK_SCALE = 8  # --quick divides the first dimension by this
+
+
+@dataclass(frozen=True)
+class Case:
+    op: str  # logsumexp | softmax | log_softmax
+    shape: tuple[int, int]
+    axis: int
+    dtype: str = "float32"
+    family: str = "lse"  # the log-sum-exp family of kernels
+
+    @property
+    def label(self) -> str:
+        return f"{self.op} {self.dtype} ({self.shape[0]}, {self.shape[1]}) axis={self.axis}"
+
+    def scaled(self, quick: bool) -> "Case":
+        if not quick:
+            return self
+        rows = max(1, self.shape[0] // QUICK_SCALE)
+        return Case(self.op, (rows, self.shape[1]), self.axis, self.dtype, self.family)
+
+    def make_input(self) -> np.ndarray:
+        rng = np.random.default_rng(SEED)
+        return rng.standard_normal(self.shape, dtype=np.dtype(self.dtype))
+
+    @property
+    def input_bytes(self) -> int:
+        return self.shape[0] * self.shape[1] * np.dtype(self.dtype).itemsize
+
+    @property
+    def output_bytes(self) -> int:
+        if self.op != "logsumexp":
+            return self.input_bytes
+        return self.input_bytes // self.shape[self.axis]
+
+
+# The targets (float32 unless said). --only matches these full-size labels.
+CASES = [
+    Case("logsumexp", (4096, 32000), -1),
+    Case("logsumexp", (1_000_000, 16), -1),
+    Case("logsumexp", (64, 1_000_000), -1),
+    Case("logsumexp", (4096, 32000), -1, "float64"),
+    Case("logsumexp", (32000, 4096), 0),  # reduce along axis 0 of a C-ordered array
+    Case("logsumexp", (1_000_000, 16), 0),
+    Case("softmax", (4096, 32000), -1),
+    Case("log_softmax", (4096, 32000), -1),
+]
+
+
+@dataclass
+class Impl:
+    name: str
+    ops: dict[str, Callable]  # op -> f(input, axis)
+    prepare: Callable = lambda x: x  # NumPy array -> the library's input, without a copy
+    to_numpy: Callable = np.asarray
+    min_runs: int = 5
+    traced: bool = True  # do its allocations go through NumPy (visible to tracemalloc)?
+
+
+def load_impls(names=("divkern", "scipy", "torch")) -> dict[str, Impl]:
+    """The implementations that can be imported here, divkern first."""
+    impls = {}
+    if "divkern" in names:
+        import divkern
+
+        impls["divkern"] = Impl(
+            "divkern",
+            {
+                "logsumexp": lambda x, axis: divkern.logsumexp(x, axis=axis),
+                "softmax": lambda x, axis: divkern.softmax(x, axis=axis),
+                "log_softmax": lambda x, axis: divkern.log_softmax(x, axis=axis),
+            },
+        )
+    if "scipy" in names:
+        import scipy.special as sp
+
+        impls["scipy"] = Impl(
+            "scipy",
+            {
+                "logsumexp": lambda x, axis: sp.logsumexp(x, axis=axis),
+                "softmax": lambda x, axis: sp.softmax(x, axis=axis),
+                "log_softmax": lambda x, axis: sp.log_softmax(x, axis=axis),
+            },
+            min_runs=3,  # slow: at least 3 runs
+        )
+    if "torch" in names:
+        try:
+            import torch
+        except ImportError:
+            pass
+        else:
+            impls["torch"] = Impl(
+                "torch",
+                {
+                    "logsumexp": lambda t, axis: torch.logsumexp(t, dim=axis),
+                    "softmax": lambda t, axis: torch.softmax(t, dim=axis),
+                    "log_softmax": lambda t, axis: torch.log_softmax(t, dim=axis),
+                },
+                prepare=torch.from_numpy,
+                to_numpy=lambda t: t.numpy(),
+                traced=False,
+            )
+    return impls
+
+
+def set_threads(n: int) -> None:
+    """Give divkern and torch the same thread count (SciPy/NumPy ufuncs are single-threaded)."""
+    import divkern
+
+    divkern.set_num_threads(n)
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(n)
