@@ -96,7 +96,8 @@ inline void merge(State& a, const State& b) {
 //    accurate to a few float ulps *of the sum*; near zero that is many ulps of the
 //    result, so such rows are recomputed in Accurate mode.
 //  * weighted: SciPy defines the result through the direct formula (a non-finite
-//    maximum or weight); the driver recomputes it elementwise.
+//    maximum or weight), or the weights at the maximum cancel exactly and everything
+//    else underflowed relative to it; the driver recomputes such rows elementwise.
 constexpr double kSensitive = 2.0;
 
 template <bool W>
@@ -127,29 +128,34 @@ inline void finalize_lse(const double* m, const double* c, const double* s, int6
         for (int64_t j = 0; j < k; ++j) redo[i + j] = fr[j] > -kSensitive && fr[j] < kSensitive;
       }
     } else {
-      // SciPy: t = s / c; sign = sign(t + 1) * sign(c); fold t < -1 to -t - 2;
-      // out = log1p(t) + log|c| + m. A zero tie weight (c == 0) leaves s alone.
-      auto czero = eq(vc, zero);
-      VD t = vs / select(czero, one, vc);
+      // SciPy's arrangement (the unweighted one too): t = s / c; sign = sign(t + 1) *
+      // sign(c); fold t < -1 to -t - 2; out = log1p(t) + log|c| + m (log1p keeps a small
+      // t precise). When s / c could overflow (c zero or tiny against s), out =
+      // log|c + s| + m instead.
+      const VD absc = select(lt(vc, zero), zero - vc, vc), abss = select(lt(vs, zero), zero - vs, vs);
+      const VD cbig = absc * splat(0x1p900);
+      const auto by_c = lt(abss, cbig) | eq(abss, cbig);
+      VD t = vs / select(by_c, vc, one);
       VD t1 = t + one;
       VD sgn_t1 = select(lt(zero, t1), one, select(lt(t1, zero), splat(-1.0), zero));
       VD sgn_c = select(lt(zero, vc), one, splat(-1.0));
       VD tf = select(lt(t, splat(-1.0)), (zero - t) - splat(2.0), t);
-      VD absc = select(lt(vc, zero), zero - vc, vc);
-      res = (log1p(tf) + log(absc)) + vm;
-      sg = sgn_t1 * sgn_c;
-      VD abss = select(lt(vs, zero), zero - vs, vs);
-      VD res0 = log(abss) + vm;
-      VD sg0 = select(lt(zero, vs), one, select(lt(vs, zero), splat(-1.0), zero));
-      res = select(czero, res0, res);
-      sg = select(czero, sg0, sg);
+      VD res_c = (log1p(tf) + log(absc)) + vm;
+      VD total = vc + vs;
+      VD res_s = log(select(lt(total, zero), zero - total, total)) + vm;
+      VD sgn_s = select(lt(zero, total), one, select(lt(total, zero), splat(-1.0), zero));
+      res = select(by_c, res_c, res_s);
+      sg = select(by_c, sgn_t1 * sgn_c, sgn_s);
       if (!want_sign) res = select(lt(sg, zero), nan, res);
-      // rows SciPy evaluates with the direct formula
+      // rows SciPy evaluates with the direct formula (a non-finite maximum, weight or
+      // sum), and rows whose weights at the maximum cancel exactly with nothing left
+      // above the underflow threshold: the driver recomputes both
       alignas(64) double fm[kND], fc[kND], fs[kND];
       store(fm, vm);
       store(fc, vc);
       store(fs, vs);
-      for (int64_t j = 0; j < k; ++j) redo[i + j] = !(is_finite(fm[j]) && is_finite(fc[j]) && is_finite(fs[j]));
+      for (int64_t j = 0; j < k; ++j)
+        redo[i + j] = !(is_finite(fm[j]) && is_finite(fc[j]) && is_finite(fs[j])) || (fc[j] == 0 && fs[j] == 0);
     }
     store_partial(out + i, res, k);
     if (want_sign) store_partial(sign + i, sg, k);
@@ -465,11 +471,32 @@ inline State accurate_row_state(const Task& t, int64_t row) {
   return st;
 }
 
-// Second pass over elements [i0, i1) of a row: softmax or log_softmax from (p1, p2).
-template <class T>
-inline void write_segment(const T* x, T* out, int64_t len, bool log_out, double p1, double p2) {
-  using V = typename Lanes<T>::V;
+// out[0, len) = f(x[0, len)), vector by vector. With `stream`, the stores that cover
+// whole 64-byte lines are non-temporal: a large output then costs one write to memory
+// instead of a read for ownership plus a write.
+template <class T, class F>
+DK_INLINE void map_segment(const T* x, T* out, int64_t len, bool stream, F f) {
   constexpr int N = Lanes<T>::N;
+  int64_t j = 0;
+  if (stream && reinterpret_cast<uintptr_t>(out) % sizeof(T) == 0) {
+    int64_t head = (int64_t)(((64 - (reinterpret_cast<uintptr_t>(out) & 63)) & 63) / sizeof(T));
+    head = head < len ? head : len;
+    for (; j < head; j += N) {
+      const int64_t k = head - j < N ? head - j : N;
+      store_partial(out + j, f(load_partial(x + j, k, T(0))), k);
+    }
+    j = head;
+    for (; j + N <= len; j += N) stream_store(out + j, f(load(x + j)));
+  } else {
+    for (; j + N <= len; j += N) store(out + j, f(load(x + j)));
+  }
+  if (j < len) store_partial(out + j, f(load_partial(x + j, len - j, T(0))), len - j);
+}
+
+// Second pass over elements [0, len) of a row: softmax or log_softmax from (p1, p2).
+template <class T>
+inline void write_segment(const T* x, T* out, int64_t len, bool log_out, double p1, double p2, bool stream = false) {
+  using V = typename Lanes<T>::V;
   if (!(p1 > -__builtin_inf() && p1 < __builtin_inf())) {
     // NaN rows, and rows holding +inf: softmax is NaN everywhere; log_softmax is -inf
     // except at the infinite elements (SciPy's arithmetic: x - inf - inf).
@@ -483,27 +510,15 @@ inline void write_segment(const T* x, T* out, int64_t len, bool log_out, double 
   const V vm = splat_as<V>(T(p1));
   if (!log_out) {
     const V inv = splat_as<V>(T(p2));
-    int64_t j = 0;
-    for (; j + N <= len; j += N) store(out + j, exp_nonpos(load(x + j) - vm) * inv);
-    if (j < len) store_partial(out + j, exp_nonpos(load_partial(x + j, len - j, T(0)) - vm) * inv, len - j);
+    map_segment(x, out, len, stream, [&](V a) { return exp_nonpos(a - vm) * inv; });
   } else if constexpr (std::is_same<T, float>::value) {
     // (x - max) - log(sum) in double, rounded once: keeps the tiny negative value of a
     // dominant element (SciPy returns 0 there, scipy#19521).
     const VD m64 = splat(p1), l64 = splat(p2);
-    int64_t j = 0;
-    for (; j + N <= len; j += N) {
-      VF a = load(x + j);
-      store(out + j, to_f32((lo_f64(a) - m64) - l64, (hi_f64(a) - m64) - l64));
-    }
-    if (j < len) {
-      VF a = load_partial(x + j, len - j, 0.0f);
-      store_partial(out + j, to_f32((lo_f64(a) - m64) - l64, (hi_f64(a) - m64) - l64), len - j);
-    }
+    map_segment(x, out, len, stream, [&](VF a) { return to_f32((lo_f64(a) - m64) - l64, (hi_f64(a) - m64) - l64); });
   } else {
     const VD l64 = splat(p2);
-    int64_t j = 0;
-    for (; j + N <= len; j += N) store(out + j, (load(x + j) - vm) - l64);
-    if (j < len) store_partial(out + j, (load_partial(x + j, len - j, 0.0) - vm) - l64, len - j);
+    map_segment(x, out, len, stream, [&](VD a) { return (a - vm) - l64; });
   }
 }
 
@@ -515,7 +530,7 @@ inline void write_row_range(const Task& t, const RowCursor& cur, int64_t i0, int
   const T* x = operand<T>(p, kX) + cur.off(kX);
   T* out = operand<T>(p, kOut) + cur.off(kOut);
   if (p.layout == Layout::Rows) {
-    write_segment<T>(x + i0, out + i0, i1 - i0, log_out, p1, p2);
+    write_segment<T>(x + i0, out + i0, i1 - i0, log_out, p1, p2, t.stream_out);
     return;
   }
   constexpr int64_t B = Lanes<T>::kBlock;
@@ -927,6 +942,11 @@ struct Units {
   }
 
   static void run(const Task& t, int64_t u0, int64_t u1) {
+    run_units(t, u0, u1);
+    if (t.stream_out) stream_fence();  // order this thread's non-temporal stores
+  }
+
+  static void run_units(const Task& t, int64_t u0, int64_t u1) {
     const ReducePlan& p = t.plan;
     for (int64_t u = u0; u < u1; ++u) {
       if (p.layout == Layout::Columns) {
@@ -976,6 +996,11 @@ struct Units {
   }
 
   static void write(const Task& t, int64_t u0, int64_t u1) {
+    write_units(t, u0, u1);
+    if (t.stream_out) stream_fence();
+  }
+
+  static void write_units(const Task& t, int64_t u0, int64_t u1) {
     const ReducePlan& p = t.plan;
     for (int64_t u = u0; u < u1; ++u) {
       if (p.layout == Layout::Columns) {

@@ -31,6 +31,7 @@ struct Task {
   Op op = Op::LogSumExp;
   bool weighted = false;
   bool return_sign = false;  // sign output present; without it negative sums give NaN
+  bool stream_out = false;   // softmax output larger than the caches: non-temporal stores
   int64_t chunk = 0;           // Rows/Gather: elements per unit; Columns: reduction positions per unit
   int64_t nchunks = 1;         // units per row along the reduction
   int64_t rows_per_unit = 1;   // Rows/Gather with nchunks == 1
@@ -39,8 +40,8 @@ struct Task {
   int64_t units = 0;
   State* states = nullptr;     // nchunks > 1: [rows][nchunks]
   double* row_stats = nullptr; // nchunks > 1 and softmax/log_softmax: [rows][2]
-  // Weighted rows whose result SciPy defines through the direct formula log(sum(b*exp(a)))
-  // (a non-finite maximum or weight): recomputed by the driver, elementwise.
+  // Weighted rows the kernels cannot finish (SciPy's direct formula applies, or the
+  // weights at the maximum cancel exactly): recomputed by the driver, elementwise.
   void (*naive)(const Task&, int64_t row, double* res, double* sign) = nullptr;
 };
 

@@ -19,23 +19,65 @@ constexpr int64_t kRowChunk = 65536;   // elements of a row per unit (a multiple
 constexpr int64_t kUnitWork = 65536;   // elements per unit when several short rows share one
 constexpr int64_t kColMaxBlock = 256;  // Columns: positions per block, at most
 constexpr int64_t kColBlocksPerChunk = 256;
+constexpr double kStreamBytes = 64.0 * 1024 * 1024;
 
-// SciPy's definition where the stable formula is not finite: log(sum(b * exp(a))) in the
-// input precision, elementwise (only for weighted rows holding inf or NaN).
+// Weighted rows the kernels hand back (kernels.hpp: Task::naive).
+//  * A row holding an infinite or NaN input (with a nonzero weight) or weight, or whose
+//    weights are all zero: SciPy's result is its direct formula log(sum(b * exp(a))),
+//    evaluated here in the input precision with its overflow and 0 * inf semantics.
+//  * Otherwise the weights of the maximal elements cancel exactly and every other term
+//    underflowed relative to the maximum: reduce again below that maximum, as often as
+//    needed (exact: log(e^800 - e^800 + e^0) = 0).
 template <class T>
-void naive_row(const Task& t, int64_t row, double* res, double* sign) {
+void weighted_fallback(const Task& t, int64_t row, double* res, double* sign) {
   const ReducePlan& p = t.plan;
   RowCursor cur;
   cur.seek(p, row);
   const T* x = reinterpret_cast<const T*>(p.base[kX]) + cur.off(kX);
   const T* b = reinterpret_cast<const T*>(p.base[kB]) + cur.off(kB);
-  Odometer in;
-  in.seek(p.inner, 0);
-  T sum = 0;
-  for (int64_t i = 0; i < p.n; ++i, in.next()) sum += b[in.off[kB]] * std::exp(x[in.off[kX]]);
-  const T sgn = sum > 0 ? T(1) : sum < 0 ? T(-1) : sum == 0 ? T(0) : sum;
-  *sign = double(sgn);
-  *res = double(std::log(t.return_sign ? std::fabs(sum) : sum));
+  auto for_each = [&](auto&& f) {
+    Odometer in;
+    in.seek(p.inner, 0);
+    for (int64_t i = 0; i < p.n; ++i, in.next()) f(x[in.off[kX]], b[in.off[kB]]);
+  };
+  bool direct = false, any_weight = false;
+  for_each([&](T a, T w) {
+    direct = direct || !std::isfinite(w) || (w != 0 && !std::isfinite(a));
+    any_weight = any_weight || w != 0;
+  });
+  direct = direct || !any_weight;
+  auto finish = [&](double value, double sgn) {
+    *sign = sgn;
+    *res = !t.return_sign && sgn < 0 ? std::nan("") : value;
+  };
+  if (direct) {
+    T sum = 0;
+    for_each([&](T a, T w) { sum += w * std::exp(a); });
+    const T sgn = sum > 0 ? T(1) : sum < 0 ? T(-1) : sum == 0 ? T(0) : sum;
+    *sign = double(sgn);
+    *res = double(std::log(t.return_sign ? std::fabs(sum) : sum));
+    return;
+  }
+  double cap = HUGE_VAL;
+  for (;;) {
+    double m = -HUGE_VAL;
+    for_each([&](T a, T w) {
+      if (w != 0 && a < cap && a > m) m = a;
+    });
+    if (m == -HUGE_VAL) return finish(-HUGE_VAL, 0.0);  // nothing left: an exact zero
+    double c = 0, s = 0;
+    for_each([&](T a, T w) {
+      if (w == 0 || !(a <= m)) return;
+      if (a == m) c += double(w);
+      else s += double(w) * std::exp(double(a) - m);
+    });
+    if (c == 0 && s == 0) {
+      cap = m;
+      continue;
+    }
+    const double total = c + s;
+    return finish(std::log(std::fabs(total)) + m, total > 0 ? 1.0 : total < 0 ? -1.0 : 0.0);
+  }
 }
 
 }  // namespace
@@ -51,7 +93,9 @@ void run(const ReduceSpec& spec, DType dtype, Op op, int threads) {
   t.op = op;
   t.weighted = p.present[kB];
   t.return_sign = p.present[kSign];
-  t.naive = dtype == DType::F32 ? &naive_row<float> : &naive_row<double>;
+  t.naive = dtype == DType::F32 ? &weighted_fallback<float> : &weighted_fallback<double>;
+  // a full-size output beyond any cache is streamed to memory (no read for ownership)
+  t.stream_out = op != Op::LogSumExp && (double)p.rows * (double)p.n * elem > kStreamBytes;
 
   if (p.layout == Layout::Columns) {
     t.lane_tile = dtype == DType::F32 ? 1024 : 512;

@@ -60,9 +60,10 @@ inline void store_partial(float* p, VF a, int64_t n) {
 inline void store_partial(double* p, VD a, int64_t n) {
   _mm512_mask_storeu_pd(p, (__mmask8)((1u << n) - 1u), a.v);
 }
-// Non-temporal store for outputs that will not be read again soon (p 64-byte aligned).
-inline void stream(float* p, VF a) { _mm512_stream_ps(p, a.v); }
-inline void stream(double* p, VD a) { _mm512_stream_pd(p, a.v); }
+// Non-temporal store for outputs that will not be read again soon (p aligned to the
+// vector size).
+inline void stream_store(float* p, VF a) { _mm512_stream_ps(p, a.v); }
+inline void stream_store(double* p, VD a) { _mm512_stream_pd(p, a.v); }
 inline void stream_fence() { _mm_sfence(); }
 
 inline VF operator+(VF a, VF b) { return {_mm512_add_ps(a.v, b.v)}; }
@@ -196,8 +197,8 @@ inline void store(float* p, VF a) { _mm256_storeu_ps(p, a.v); }
 inline void store(double* p, VD a) { _mm256_storeu_pd(p, a.v); }
 inline void store_partial(float* p, VF a, int64_t n) { _mm256_maskstore_ps(p, tail_mask32(n), a.v); }
 inline void store_partial(double* p, VD a, int64_t n) { _mm256_maskstore_pd(p, tail_mask64(n), a.v); }
-inline void stream(float* p, VF a) { _mm256_stream_ps(p, a.v); }
-inline void stream(double* p, VD a) { _mm256_stream_pd(p, a.v); }
+inline void stream_store(float* p, VF a) { _mm256_stream_ps(p, a.v); }
+inline void stream_store(double* p, VD a) { _mm256_stream_pd(p, a.v); }
 inline void stream_fence() { _mm_sfence(); }
 
 inline VF operator+(VF a, VF b) { return {_mm256_add_ps(a.v, b.v)}; }
@@ -304,8 +305,8 @@ inline void store_partial(double* p, VD a, int64_t n) {
   _mm_store_pd(buf, a.v);
   for (int64_t i = 0; i < n; ++i) p[i] = buf[i];
 }
-inline void stream(float* p, VF a) { _mm_stream_ps(p, a.v); }
-inline void stream(double* p, VD a) { _mm_stream_pd(p, a.v); }
+inline void stream_store(float* p, VF a) { _mm_stream_ps(p, a.v); }
+inline void stream_store(double* p, VD a) { _mm_stream_pd(p, a.v); }
 inline void stream_fence() { _mm_sfence(); }
 
 inline VF operator+(VF a, VF b) { return {_mm_add_ps(a.v, b.v)}; }
@@ -378,8 +379,8 @@ inline void store(float* p, VF a) { DK_LANES(kNF) p[i] = a.v[i]; }
 inline void store(double* p, VD a) { DK_LANES(kND) p[i] = a.v[i]; }
 inline void store_partial(float* p, VF a, int64_t n) { for (int64_t i = 0; i < n; ++i) p[i] = a.v[i]; }
 inline void store_partial(double* p, VD a, int64_t n) { for (int64_t i = 0; i < n; ++i) p[i] = a.v[i]; }
-inline void stream(float* p, VF a) { store(p, a); }
-inline void stream(double* p, VD a) { store(p, a); }
+inline void stream_store(float* p, VF a) { store(p, a); }
+inline void stream_store(double* p, VD a) { store(p, a); }
 inline void stream_fence() {}
 
 #define DK_BINOP(V, N, OP) inline V operator OP(V a, V b) { V r; DK_LANES(N) r.v[i] = a.v[i] OP b.v[i]; return r; }

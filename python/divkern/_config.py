@@ -29,7 +29,7 @@ def set_num_threads(n: int) -> None:
 
     if n is None:
         raise TypeError("n: expected a positive integer")
-    _core.set_num_threads(check_threads(n))
+    _core.set_num_threads(check_threads(n, "n"))
 
 
 def get_isa() -> str:
@@ -70,7 +70,7 @@ def _apply_environment() -> None:
     if threads:
         try:
             n = int(threads)
-            if n < 1:
+            if not 1 <= n <= 65536:
                 raise ValueError
         except ValueError:
             raise RuntimeError(f"DIVKERN_NUM_THREADS={threads!r}: expected a positive integer") from None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core
-from ._validate import as_numeric_array, check_out, check_threads, normalize_axes
+from ._validate import AxisError, as_numeric_array, check_out, check_threads, normalize_axes
 
 __all__ = ["logsumexp", "softmax", "log_softmax"]
 
@@ -205,9 +205,19 @@ def _softmax(x, axis, out, threads, log: bool):
             np.copyto(check_out(out, "out", np.shape(res), np.asarray(res).dtype), res)
             return out
         return res
-    axes = normalize_axes(axis, arr.ndim)
     if out is not None:
         check_out(out, "out", arr.shape, dtype)
+    if arr.ndim == 0 and axis is not None:
+        # NumPy's reductions (and so SciPy) take axis 0 / -1 on a 0-d array
+        for ax in axis if isinstance(axis, tuple) else (axis,):
+            if not isinstance(ax, (bool, np.bool_)) and isinstance(ax, (int, np.integer)) and ax not in (0, -1):
+                raise AxisError(int(ax), 0)
+        res = _softmax(arr.reshape(1), axis, None, threads, log)
+        if out is not None:
+            out[()] = res[0]
+            return out
+        return res[0]
+    axes = normalize_axes(axis, arr.ndim)
     if arr.size == 0:
         np.max(arr, axis=axes)  # raises exactly where SciPy's maximum does
         res = np.empty(arr.shape, dtype=dtype)
@@ -300,7 +310,7 @@ def log_softmax(x, axis=None, *, out=None, threads=None):
     Notes
     -----
     More accurate than SciPy where one element dominates: float32
-    ``log_softmax([17.942385, 0])`` is ``[-4.385e-08, -16.942385]``; SciPy returns
+    ``log_softmax([17.942385, 0])`` is ``[-1.613e-08, -17.942385]``; SciPy returns
     exactly 0 for the first element (scipy#19521). Special values and dtypes as in SciPy.
 
     Examples

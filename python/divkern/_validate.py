@@ -25,6 +25,8 @@ def normalize_axes(axis, ndim: int) -> tuple[int, ...]:
     axes = axis if isinstance(axis, tuple) else (axis,)
     out = []
     for ax in axes:
+        if isinstance(ax, (bool, np.bool_)):
+            raise TypeError(f"an integer is required for the axis, got {ax!r}")
         ax = operator.index(ax)
         if not -ndim <= ax < ndim:
             raise AxisError(ax, ndim)
@@ -34,13 +36,16 @@ def normalize_axes(axis, ndim: int) -> tuple[int, ...]:
     return tuple(sorted(out))
 
 
-def check_threads(threads) -> int | None:
+MAX_THREADS = 65536
+
+
+def check_threads(threads, name: str = "threads") -> int | None:
     if threads is None:
         return None
     if isinstance(threads, (bool, np.bool_)) or not isinstance(threads, (int, np.integer)):
-        raise TypeError(f"threads: expected a positive integer or None, got {threads!r}")
-    if threads < 1:
-        raise ValueError(f"threads: expected a positive integer or None, got {threads}")
+        raise TypeError(f"{name}: expected a positive integer or None, got {threads!r}")
+    if not 1 <= threads <= MAX_THREADS:
+        raise ValueError(f"{name}: expected a positive integer no larger than {MAX_THREADS}, got {threads}")
     return int(threads)
 
 
