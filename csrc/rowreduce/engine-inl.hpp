@@ -859,25 +859,31 @@ struct Units {
     const V ninf = splat_as<V>(T(-__builtin_inf()));
     for (int64_t i0 = 0; i0 < count; i0 += kSmallTile) {
       const int64_t cnt = count - i0 < kSmallTile ? count - i0 : kSmallTile;
+      // row pointers of this tile; with one outer axis they are equally spaced
+      const T* rows[kSmallTile];
+      if (cur.flat) {
+        const T* base = x + cur.flat_off[kX];
+        const int64_t step = cur.flat_step[kX];
+        for (int64_t l = 0; l < cnt; ++l) rows[l] = base + l * step;
+        // the tiles are reduced in arithmetic-bound bursts: fetch the rows two tiles ahead
+        const char* ahead = reinterpret_cast<const char*>(base + 2 * kSmallTile * step);
+        const int64_t bytes = cnt * step * (int64_t)sizeof(T);
+        if (step == n)  // contiguous rows: one prefetch per cache line
+          for (int64_t q = 0; q < bytes; q += 64) prefetch(ahead + q);
+        else
+          for (int64_t l = 0; l < cnt; ++l) prefetch(ahead + l * step * (int64_t)sizeof(T));
+        for (int op = 0; op < kNumOperands; ++op) cur.flat_off[op] += cnt * cur.flat_step[op];
+      } else {
+        for (int64_t l = 0; l < cnt; ++l, cur.next()) rows[l] = x + cur.off(kX);
+      }
       for (int64_t g = 0; g < cnt; g += N) {
-        const T* rows[N];
-        for (int l = 0; l < N; ++l) {
-          rows[l] = g + l < cnt ? x + cur.off(kX) : nullptr;
-          if (g + l < cnt) {
-            // the tiles are reduced in arithmetic-bound bursts: fetch rows two tiles ahead
-            const int64_t a = cur.ahead(kX, 2 * kSmallTile);
-            if (a >= 0) {
-              prefetch(x + a);
-              prefetch(x + a + n - 1);
-            }
-            cur.next();
-          }
-        }
         for (int64_t c0 = 0; c0 < n; c0 += N) {
           const int64_t cols = n - c0 < N ? n - c0 : N;
           V r[N];
-          for (int l = 0; l < N; ++l)
-            r[l] = !rows[l] ? ninf : cols == N ? load(rows[l] + c0) : load_partial(rows[l] + c0, cols, T(-__builtin_inf()));
+          for (int l = 0; l < N; ++l) {
+            const T* row = g + l < cnt ? rows[g + l] : nullptr;
+            r[l] = !row ? ninf : cols == N ? load(row + c0) : load_partial(row + c0, cols, T(-__builtin_inf()));
+          }
           transpose(r);
           for (int64_t j = 0; j < cols; ++j) store(tile + (c0 + j) * kSmallTile + g, r[j]);
         }
