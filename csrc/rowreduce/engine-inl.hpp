@@ -598,7 +598,7 @@ constexpr int kLaneGroup = kNF == 16 ? 4 : 2;
 // and tie counts in s64/c64[2g .. 2g+1] (float) or [g] (double).
 template <class T, Mode M, int G, bool Partial>
 DK_INLINE void lane_group(const T* x, const int64_t* xoff, int64_t len, int64_t k, typename Lanes<T>::V* mx,
-                          typename Lanes<T>::V* nanacc, VD* s64, VD* c64) {
+                          typename Lanes<T>::V* nanacc, VD* s64, VD* c64, const char* pf, int64_t pf_lines) {
   static_assert(M != Mode::Accurate, "lanes kernels run in Fast or Masked mode");
   using V = typename Lanes<T>::V;
   constexpr int N = Lanes<T>::N;
@@ -629,8 +629,12 @@ DK_INLINE void lane_group(const T* x, const int64_t* xoff, int64_t len, int64_t 
   V s_acc[G], c_acc[G];
   DK_UNROLL for (int g = 0; g < G; ++g) s_acc[g] = c_acc[g] = zero;
   DK_UNROLL for (int g = 0; g < G * H; ++g) s64[g] = c64[g] = splat(0.0);
+  // `pf_lines` cache lines from `pf` on are prefetched a few per position, spread over the
+  // arithmetic-bound pass (a burst of prefetches stalls on the line fill buffers)
+  const int64_t pf_step = (pf_lines + len - 1) / (len ? len : 1);
   int row = 0;
   for (int64_t r = 0; r < len; ++r) {
+    for (int64_t q = r * pf_step; q < (r + 1) * pf_step && q < pf_lines; ++q) prefetch(pf + 64 * q);
     DK_UNROLL for (int g = 0; g < G; ++g) {
       const V a = ld(r, g);
       if constexpr (M == Mode::Fast) {
@@ -709,23 +713,37 @@ DK_INLINE void lane_states(const typename Lanes<T>::V* mx, const typename Lanes<
 // Reduction of `len` positions for `width` lanes that sit side by side in memory
 // (stride 1): position r of lane j is x[xoff[r] + j]. Each lane is its own row; its block
 // state is merged into (lm, lc, ls)[j] (or stored there when `first`).
+// The bytes [pf, pf + pf_bytes) (may be empty) are prefetched along the way.
 template <class T, Mode M>
 inline void lanes_block(const T* x, const int64_t* xoff, int64_t len, int64_t width, bool first, double* lm,
-                        double* lc, double* ls) {
+                        double* lc, double* ls, const char* pf = nullptr, int64_t pf_bytes = 0) {
   using V = typename Lanes<T>::V;
   constexpr int N = Lanes<T>::N, G = kLaneGroup;
   constexpr int H = std::is_same<T, float>::value ? 2 : 1;
   V mx[G], nanacc[G];
   VD s64[G * H], c64[G * H];
-  int64_t j = 0;
+  const int64_t groups = (width + G * N - 1) / (G * N);
+  const int64_t lines = (pf_bytes + 63) / 64, per_group = (lines + groups - 1) / (groups ? groups : 1);
+  int64_t j = 0, pf_at = 0;
+  auto pf_share = [&](int64_t& n_lines) {
+    const char* at = pf + 64 * pf_at;
+    n_lines = lines - pf_at < per_group ? lines - pf_at : per_group;
+    n_lines = n_lines > 0 ? n_lines : 0;
+    pf_at += n_lines;
+    return at;
+  };
   for (; j + G * N <= width; j += G * N) {
-    lane_group<T, M, G, false>(x + j, xoff, len, N, mx, nanacc, s64, c64);
+    int64_t nl;
+    const char* at = pf_share(nl);
+    lane_group<T, M, G, false>(x + j, xoff, len, N, mx, nanacc, s64, c64, at, nl);
     lane_states<T, M, G>(mx, nanacc, s64, c64, j, width, first, lm, lc, ls);
   }
   for (; j < width; j += N) {  // the remaining vectors one at a time, the last partial
     const int64_t k = width - j < N ? width - j : N;
-    if (k == N) lane_group<T, M, 1, false>(x + j, xoff, len, N, mx, nanacc, s64, c64);
-    else lane_group<T, M, 1, true>(x + j, xoff, len, k, mx, nanacc, s64, c64);
+    int64_t nl;
+    const char* at = pf_share(nl);
+    if (k == N) lane_group<T, M, 1, false>(x + j, xoff, len, N, mx, nanacc, s64, c64, at, nl);
+    else lane_group<T, M, 1, true>(x + j, xoff, len, k, mx, nanacc, s64, c64, at, nl);
     lane_states<T, M, 1>(mx, nanacc, s64, c64, j, width, first, lm, lc, ls);
   }
 }
@@ -861,17 +879,18 @@ struct Units {
       const int64_t cnt = count - i0 < kSmallTile ? count - i0 : kSmallTile;
       // row pointers of this tile; with one outer axis they are equally spaced
       const T* rows[kSmallTile];
+      const char* pf = nullptr;
+      int64_t pf_bytes = 0;
       if (cur.flat) {
         const T* base = x + cur.flat_off[kX];
         const int64_t step = cur.flat_step[kX];
         for (int64_t l = 0; l < cnt; ++l) rows[l] = base + l * step;
-        // the tiles are reduced in arithmetic-bound bursts: fetch the rows two tiles ahead
-        const char* ahead = reinterpret_cast<const char*>(base + 2 * kSmallTile * step);
-        const int64_t bytes = cnt * step * (int64_t)sizeof(T);
-        if (step == n)  // contiguous rows: one prefetch per cache line
-          for (int64_t q = 0; q < bytes; q += 64) prefetch(ahead + q);
-        else
-          for (int64_t l = 0; l < cnt; ++l) prefetch(ahead + l * step * (int64_t)sizeof(T));
+        // rows two tiles ahead, fetched while this tile is reduced (lanes_block spreads
+        // the prefetches; contiguous rows only: strided ones are left to the hardware)
+        if (step == n) {
+          pf = reinterpret_cast<const char*>(base + 2 * kSmallTile * step);
+          pf_bytes = cnt * step * (int64_t)sizeof(T);
+        }
         for (int op = 0; op < kNumOperands; ++op) cur.flat_off[op] += cnt * cur.flat_step[op];
       } else {
         for (int64_t l = 0; l < cnt; ++l, cur.next()) rows[l] = x + cur.off(kX);
@@ -888,8 +907,10 @@ struct Units {
           for (int64_t j = 0; j < cols; ++j) store(tile + (c0 + j) * kSmallTile + g, r[j]);
         }
       }
-      if (t.op == Op::LogSoftmax) lanes_block<T, Mode::Masked>(tile, off, n, cnt, true, m + i0, c + i0, s + i0);
-      else lanes_block<T, Mode::Fast>(tile, off, n, cnt, true, m + i0, c + i0, s + i0);
+      if (t.op == Op::LogSoftmax)
+        lanes_block<T, Mode::Masked>(tile, off, n, cnt, true, m + i0, c + i0, s + i0, pf, pf_bytes);
+      else
+        lanes_block<T, Mode::Fast>(tile, off, n, cnt, true, m + i0, c + i0, s + i0, pf, pf_bytes);
     }
   }
 

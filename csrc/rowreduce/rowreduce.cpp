@@ -80,6 +80,24 @@ void weighted_fallback(const Task& t, int64_t row, double* res, double* sign) {
   }
 }
 
+// Writes one byte per 4 KiB page of the output (its own value) when the output is one
+// contiguous block of memory, split between threads.
+void prefault_output(const ReduceSpec& spec, int elem, int threads) {
+  int64_t total = elem, expect = elem;
+  for (int k = spec.ndim - 1; k >= 0; --k) {
+    const int64_t size = spec.shape[k], stride = spec.strides[kOut][k] * elem;
+    if (size == 1) continue;
+    if (stride != expect) return;  // not C-contiguous: let the kernels fault it
+    expect *= size;
+    total *= size;
+  }
+  volatile char* base = static_cast<volatile char*>(spec.base[kOut]);
+  const int64_t pages = (total + 4095) / 4096;
+  parallel_for(pages, (pages + threads - 1) / threads, threads, [&](int64_t p0, int64_t p1) {
+    for (int64_t q = p0; q < p1; ++q) base[q * 4096] = base[q * 4096];
+  });
+}
+
 }  // namespace
 
 void run(const ReduceSpec& spec, DType dtype, Op op, int threads) {
@@ -132,11 +150,20 @@ void run(const ReduceSpec& spec, DType dtype, Op op, int threads) {
   if (!table) throw std::runtime_error("internal: no kernels for the active ISA level");
   const Fns& f = dtype == DType::F32 ? table->f32 : table->f64;
   threads = threads < 1 ? 1 : threads;
-  parallel_for(t.units, 1, threads, [&](int64_t u0, int64_t u1) { f.run(t, u0, u1); });
+  // A large full-size output that is one block of memory (a fresh array, usually): fault
+  // its pages in first, in parallel, one thread per stretch. Page faults taken in the middle
+  // of the second pass stall that thread's arithmetic; taken here, they overlap.
+  if (t.stream_out && spec.full_output) prefault_output(spec, elem, threads);
+
+  // Contiguous runs of units per piece (a few pieces per thread, for balance): each thread
+  // then streams its own stretch of memory, and first-touches its own pages of a fresh
+  // output (page faults on one huge page from two threads serialise).
+  const int64_t grain = (t.units + 8 * (int64_t)threads - 1) / (8 * (int64_t)threads);
+  parallel_for(t.units, grain, threads, [&](int64_t u0, int64_t u1) { f.run(t, u0, u1); });
   if (t.nchunks > 1) {
     parallel_for(p.rows, 256, threads, [&](int64_t r0, int64_t r1) { f.finish(t, r0, r1); });
     if (op != Op::LogSumExp)
-      parallel_for(t.units, 1, threads, [&](int64_t u0, int64_t u1) { f.write(t, u0, u1); });
+      parallel_for(t.units, grain, threads, [&](int64_t u0, int64_t u1) { f.write(t, u0, u1); });
   }
 }
 
