@@ -591,8 +591,9 @@ DK_INLINE typename Lanes<T>::V lane_load(const T* p, int64_t k) {
 }
 
 // Vectors of lanes reduced together: independent dependency chains for the out-of-order
-// core (the max pass is a chain of vmax per vector). Fewer on levels with 16 registers.
-constexpr int kLaneGroup = kNF == 16 ? 4 : 2;
+// core (the max pass is a chain of vmax per vector), and several cache lines per strided
+// position (AVX2 with 2 vectors read one line per position and ran at half the speed).
+constexpr int kLaneGroup = 4;
 
 // Block states of G vectors of lanes (the last one partial, with k lanes, if Partial):
 // maximum in mx[g], NaN marker in nanacc[g] (for lanes without a finite maximum), sums
