@@ -126,6 +126,15 @@ int main(int argc, char** argv) {
   const double bw = read_bandwidth((size_t)(512e6 * scale), threads, 7);
   std::printf("# CPU: %s | ISA: %s | threads: %d | read bandwidth %.1f GB/s (%.0f MB streamed)\n",
               cpu_brand().c_str(), isa_name(active_isa()), threads, bw, 512 * scale);
+  // The other limit: the arithmetic rate of the same kernel on data that stays in cache
+  // (an exponential per element), for float32 and float64.
+  for (int f64 = 0; f64 < 2; ++f64) {
+    const Case c{"logsumexp", f64 == 1, 128, f64 ? 2048 : 4096, 1};
+    const double t = f64 ? time_case<double>(c, threads, 200) : time_case<float>(c, threads, 200);
+    std::printf("# in-cache rate, logsumexp %s (%lld, %lld): %.2f elem/ns (= %.1f GB/s of input)\n",
+                f64 ? "float64" : "float32", (long long)c.rows, (long long)c.cols, (double)(c.rows * c.cols) / t / 1e9,
+                (double)(c.rows * c.cols) * (f64 ? 8 : 4) / t / 1e9);
+  }
   std::printf("%-12s %-7s %-18s %-4s %10s %9s %8s %10s\n", "op", "dtype", "shape", "axis", "best_ms", "GB/s",
               "of_bw", "elem/ns");
   const Case cases[] = {
