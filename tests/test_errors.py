@@ -319,3 +319,30 @@ def test_library_still_works_after_errors():
     x = np.array([[1.0, 2.0], [3.0, 4.0]])
     np.testing.assert_allclose(divkern.logsumexp(x, axis=1), np.log(np.exp(x).sum(axis=1)), rtol=1e-14)
     np.testing.assert_allclose(divkern.softmax(x, axis=1).sum(axis=1), 1.0, rtol=1e-15)
+
+
+# ------------------------------------------------------------- the compiled module
+# The Python layer validates everything first; the bindings check their own contract
+# again, and a violation must surface as a Python exception, never a crash.
+
+
+def test_core_contract_violations_raise():
+    from divkern import _core
+
+    x = np.ones((3, 4))
+    with pytest.raises(ValueError, match="out: shape mismatch"):
+        _core.logsumexp(x, [1], None, np.empty((3, 2)), None, 1)
+    with pytest.raises(ValueError, match="expected 2 dimensions"):
+        _core.logsumexp(x, [1], None, np.empty(3), None, 1)
+    with pytest.raises(TypeError, match="dtype does not match"):
+        _core.logsumexp(x, [1], None, np.empty((3, 1), np.float32), None, 1)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        _core.softmax(np.ones((3, 4), np.int64), [1], np.empty((3, 4), np.int64), False, 1)
+    with pytest.raises(ValueError, match="axis out of range"):
+        _core.softmax(x, [2], np.empty_like(x), False, 1)
+    with pytest.raises(ValueError, match="read-only"):
+        ro = np.empty((3, 1))
+        ro.flags.writeable = False
+        _core.logsumexp(x, [1], None, ro, None, 1)
+    with pytest.raises(ValueError, match="unknown ISA level"):
+        _core.set_isa("avx1024")
