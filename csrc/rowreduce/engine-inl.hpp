@@ -916,18 +916,32 @@ struct Units {
     }
   }
 
+  // A Columns unit: outer index o, lanes [lane0, lane0 + width), positions [p0, p1)
+  // (chunk k); its first row is row0.
+  struct ColumnUnit {
+    Odometer outer;
+    int64_t k, lane0, width, p0, p1, row0;
+    ColumnUnit(const Task& t, int64_t u) {
+      const ReducePlan& p = t.plan;
+      const int64_t tiles = (p.lanes + t.lane_tile - 1) / t.lane_tile;
+      const int64_t o = u / (tiles * t.nchunks), rem = u % (tiles * t.nchunks);
+      k = rem % t.nchunks;
+      lane0 = rem / t.nchunks * t.lane_tile;
+      width = p.lanes - lane0 < t.lane_tile ? p.lanes - lane0 : t.lane_tile;
+      p0 = k * t.chunk;
+      p1 = p0 + t.chunk < p.n ? p0 + t.chunk : p.n;
+      row0 = o * p.lanes + lane0;
+      outer.seek(p.outer, o);
+    }
+  };
+
   // Columns: (outer index, lane tile, chunk of positions).
   static void columns(const Task& t, int64_t u) {
     const ReducePlan& p = t.plan;
-    const int64_t tiles = (p.lanes + t.lane_tile - 1) / t.lane_tile;
-    const int64_t o = u / (tiles * t.nchunks), rem = u % (tiles * t.nchunks);
-    const int64_t tile = rem / t.nchunks, k = rem % t.nchunks;
-    const int64_t lane0 = tile * t.lane_tile;
-    const int64_t width = p.lanes - lane0 < t.lane_tile ? p.lanes - lane0 : t.lane_tile;
-    Odometer outer;
-    outer.seek(p.outer, o);
+    const ColumnUnit cu(t, u);
+    const Odometer& outer = cu.outer;
+    const int64_t k = cu.k, lane0 = cu.lane0, width = cu.width, p0 = cu.p0, p1 = cu.p1;
     const T* x = operand<T>(p, kX) + outer.off[kX] + lane0;
-    const int64_t p0 = k * t.chunk, p1 = p0 + t.chunk < p.n ? p0 + t.chunk : p.n;
 
     constexpr int64_t kMaxTile = 1024, kMaxBlock = 256;
     alignas(64) double lm[kMaxTile], lc[kMaxTile], ls[kMaxTile];
@@ -940,7 +954,7 @@ struct Units {
       if (t.op == Op::LogSoftmax) lanes_block<T, Mode::Masked>(x, xoff, len, width, q == p0, lm, lc, ls);
       else lanes_block<T, Mode::Fast>(x, xoff, len, width, q == p0, lm, lc, ls);
     }
-    const int64_t row0 = o * p.lanes + lane0;
+    const int64_t row0 = cu.row0;
     if (t.nchunks > 1) {
       for (int64_t j = 0; j < width; ++j) t.states[(row0 + j) * t.nchunks + k] = State{lm[j], lc[j], ls[j]};
       return;
@@ -1033,21 +1047,13 @@ struct Units {
     const ReducePlan& p = t.plan;
     for (int64_t u = u0; u < u1; ++u) {
       if (p.layout == Layout::Columns) {
-        const int64_t tiles = (p.lanes + t.lane_tile - 1) / t.lane_tile;
-        const int64_t o = u / (tiles * t.nchunks), rem = u % (tiles * t.nchunks);
-        const int64_t tile = rem / t.nchunks, k = rem % t.nchunks;
-        const int64_t lane0 = tile * t.lane_tile;
-        const int64_t width = p.lanes - lane0 < t.lane_tile ? p.lanes - lane0 : t.lane_tile;
-        const int64_t row0 = o * p.lanes + lane0;
+        const ColumnUnit cu(t, u);
         alignas(64) double q1[1024], q2[1024];
-        for (int64_t j = 0; j < width; ++j) {
-          q1[j] = t.row_stats[2 * (row0 + j)];
-          q2[j] = t.row_stats[2 * (row0 + j) + 1];
+        for (int64_t j = 0; j < cu.width; ++j) {
+          q1[j] = t.row_stats[2 * (cu.row0 + j)];
+          q2[j] = t.row_stats[2 * (cu.row0 + j) + 1];
         }
-        Odometer outer;
-        outer.seek(p.outer, o);
-        const int64_t p0 = k * t.chunk, p1 = p0 + t.chunk < p.n ? p0 + t.chunk : p.n;
-        write_columns(t, outer, lane0, width, p0, p1, q1, q2);
+        write_columns(t, cu.outer, cu.lane0, cu.width, cu.p0, cu.p1, q1, q2);
       } else {
         const int64_t r = u / t.nchunks, k = u % t.nchunks;
         RowCursor cur;
