@@ -75,29 +75,19 @@ class Impl:
 def load_impls(names=("divkern", "scipy", "torch")) -> dict[str, Impl]:
     """The implementations that can be imported here, divkern first."""
     impls = {}
+
+    def scipy_style(module):  # divkern and scipy.special share the calling convention
+        return {op: (lambda f: lambda x, axis: f(x, axis=axis))(getattr(module, op))
+                for op in ("logsumexp", "softmax", "log_softmax")}
+
     if "divkern" in names:
         import divkern
 
-        impls["divkern"] = Impl(
-            "divkern",
-            {
-                "logsumexp": lambda x, axis: divkern.logsumexp(x, axis=axis),
-                "softmax": lambda x, axis: divkern.softmax(x, axis=axis),
-                "log_softmax": lambda x, axis: divkern.log_softmax(x, axis=axis),
-            },
-        )
+        impls["divkern"] = Impl("divkern", scipy_style(divkern))
     if "scipy" in names:
         import scipy.special as sp
 
-        impls["scipy"] = Impl(
-            "scipy",
-            {
-                "logsumexp": lambda x, axis: sp.logsumexp(x, axis=axis),
-                "softmax": lambda x, axis: sp.softmax(x, axis=axis),
-                "log_softmax": lambda x, axis: sp.log_softmax(x, axis=axis),
-            },
-            min_runs=3,  # slow: at least 3 runs
-        )
+        impls["scipy"] = Impl("scipy", scipy_style(sp), min_runs=3)  # slow: at least 3 runs
     if "torch" in names:
         try:
             import torch
