@@ -358,33 +358,10 @@ inline State block_sum(const T* x, const T* b, int64_t len, T m, const T* nx = n
   return State{double(m), tree_sum(cl, L), s};
 }
 
-template <class T, Mode M, bool W>
-inline State block_state(const T* x, const T* b, int64_t len) {
-  return block_sum<T, M, W>(x, b, len, block_max<T, W>(x, b, len));
-}
-
-// State of the contiguous row x[0, n) (unweighted). Each block's second pass prefetches
-// the block kPrefetchBlocks ahead, continuing into `next_row` (may be null) past the end of
-// this row, so the data is in L2 by the time its first pass runs (one block ahead measured
-// fastest: 2 and 4 were 5-15% slower on the benchmark machine).
+// Each block's second pass prefetches the block kPrefetchBlocks ahead (contiguous rows),
+// so the data is in L2 by the time its first pass runs (one block ahead measured fastest:
+// 2 and 4 were 5-15% slower on the benchmark machine).
 constexpr int64_t kPrefetchBlocks = 1;
-
-template <class T, Mode M>
-inline State contiguous_row_state(const T* x, int64_t n, const T* next_row) {
-  constexpr int64_t B = Lanes<T>::kBlock;
-  State st{-__builtin_inf(), 0.0, 0.0};
-  for (int64_t i = 0; i < n; i += B) {
-    const int64_t len = n - i < B ? n - i : B;
-    const int64_t ahead = i + kPrefetchBlocks * B;
-    const T* nx = ahead < n ? x + ahead : (next_row && ahead - n < n ? next_row + (ahead - n) : nullptr);
-    const int64_t nlen = ahead < n ? n - ahead : n - (ahead - n);
-    const State bs = block_sum<T, M, false>(x + i, nullptr, len, block_max<T, false>(x + i, nullptr, len), nx,
-                                            nlen < B ? nlen : B);
-    if (i == 0) st = bs;
-    else merge(st, bs);
-  }
-  return st;
-}
 
 // ---------------------------------------------------------------- rows (Rows / Gather)
 template <class T>
@@ -435,9 +412,11 @@ struct RowBlocks {
   }
 };
 
-// State of elements [i0, i1) of a row (any layout; gathered when not contiguous).
+// State of elements [i0, i1) of a row (any layout; gathered when not contiguous). In a
+// contiguous row each block prefetches the one kPrefetchBlocks ahead, past i1 into
+// `next_row` (the start of the row read next, may be null).
 template <class T, Mode M, bool W>
-inline State range_state(const RowBlocks<T>& rb, int64_t i0, int64_t i1) {
+inline State range_state(const RowBlocks<T>& rb, int64_t i0, int64_t i1, const T* next_row = nullptr) {
   constexpr int64_t B = Lanes<T>::kBlock;
   alignas(64) T xbuf[B];
   alignas(64) T bbuf[W ? B : 1];
@@ -446,7 +425,19 @@ inline State range_state(const RowBlocks<T>& rb, int64_t i0, int64_t i1) {
     const int64_t len = i1 - i < B ? i1 - i : B;
     const T* xb = rb.xs(i, len, xbuf);
     const T* bb = W ? rb.bs(i, len, bbuf) : nullptr;
-    const State bs = block_state<T, M, W>(xb, bb, len);
+    const T* nx = nullptr;
+    int64_t nlen = 0;
+    if (rb.p.layout == Layout::Rows) {
+      const int64_t ahead = i + kPrefetchBlocks * B;
+      if (ahead < i1) {
+        nx = rb.x + ahead;
+        nlen = i1 - ahead;
+      } else if (next_row) {
+        nx = next_row + (ahead - i1);
+        nlen = (i1 - i0) - (ahead - i1);
+      }
+    }
+    const State bs = block_sum<T, M, W>(xb, bb, len, block_max<T, W>(xb, bb, len), nx, nlen < B ? nlen : B);
     if (i == i0) st = bs;
     else merge(st, bs);
   }
@@ -581,7 +572,7 @@ inline void store_lse(const Task& t, RowCursor& cur, const double* res, const do
 // ---------------------------------------------------------------- one row per lane
 // Reduction of `len` positions for lanes that sit side by side in memory (stride 1):
 // position r of lane j is x[xoff[r] + j]. Each lane is its own row: it runs pass 1 and
-// pass 2 over the block sequentially, with the float/double staging of block_state.
+// pass 2 over the block sequentially, with the float/double staging of block_sum.
 // Unweighted only (weighted reductions use the Rows or Gather layout).
 
 template <class T, bool Partial>
@@ -613,7 +604,7 @@ DK_INLINE void lane_group(const T* x, const int64_t* xoff, int64_t len, int64_t 
   };
   DK_UNROLL for (int g = 0; g < G; ++g) mx[g] = ninf;
   for (int64_t r = 0; r < len; ++r) DK_UNROLL for (int g = 0; g < G; ++g) mx[g] = vmax(ld(r, g), mx[g]);
-  // lanes without a finite maximum: only NaN can still change the result (block_state)
+  // lanes without a finite maximum: only NaN can still change the result (block_sum)
   bool special = false;
   V vm[G];
   DK_UNROLL for (int g = 0; g < G; ++g) {
@@ -798,7 +789,7 @@ struct Units {
         if (t.weighted) {
           finalize_lse<true>(m + i0, c + i0, s + i0, cnt, r1, r2, t.return_sign, redo);
           for (int64_t i = 0; i < cnt; ++i)
-            if (redo[i]) t.naive(t, row0 + i0 + i, &r1[i], &r2[i]);
+            if (redo[i]) t.weighted_fallback(t, row0 + i0 + i, &r1[i], &r2[i]);
         } else {
           finalize_lse<false>(m + i0, c + i0, s + i0, cnt, r1, r2, t.return_sign, redo);
           for (int64_t i = 0; i < cnt; ++i)
@@ -816,10 +807,11 @@ struct Units {
     }
   }
 
-  static State row_state(const Task& t, const RowBlocks<T>& rb, int64_t i0, int64_t i1) {
-    if (t.weighted) return range_state<T, Mode::Accurate, true>(rb, i0, i1);
-    if (t.op == Op::LogSoftmax) return range_state<T, Mode::Masked, false>(rb, i0, i1);
-    return range_state<T, Mode::Fast, false>(rb, i0, i1);
+  static State row_state(const Task& t, const RowBlocks<T>& rb, int64_t i0, int64_t i1,
+                         const T* next_row = nullptr) {
+    if (t.weighted) return range_state<T, Mode::Accurate, true>(rb, i0, i1, next_row);
+    if (t.op == Op::LogSoftmax) return range_state<T, Mode::Masked, false>(rb, i0, i1, next_row);
+    return range_state<T, Mode::Fast, false>(rb, i0, i1, next_row);
   }
 
   // Rows/Gather with one unit per group of whole rows.
@@ -844,18 +836,11 @@ struct Units {
       if (p.layout == Layout::Rows && !t.weighted && p.n <= kSmallRow) {
         small_rows(t, cur, cnt, m, c, s);
       } else {
-        const bool pipelined = p.layout == Layout::Rows && !t.weighted;
         for (int64_t i = 0; i < cnt; ++i) {
           RowBlocks<T> rb(p, cur);
           cur.next();
-          State st;
-          if (pipelined) {
-            const T* next_row = b0 + i + 1 < r1 ? operand<T>(p, kX) + cur.off(kX) : nullptr;
-            st = t.op == Op::LogSoftmax ? contiguous_row_state<T, Mode::Masked>(rb.x, p.n, next_row)
-                                        : contiguous_row_state<T, Mode::Fast>(rb.x, p.n, next_row);
-          } else {
-            st = row_state(t, rb, 0, p.n);
-          }
+          const T* next_row = b0 + i + 1 < r1 ? operand<T>(p, kX) + cur.off(kX) : nullptr;
+          const State st = row_state(t, rb, 0, p.n, next_row);
           m[i] = st.m;
           c[i] = st.c;
           s[i] = st.s;
@@ -1002,11 +987,7 @@ struct Units {
         cur.seek(p, r);
         RowBlocks<T> rb(p, cur);
         const int64_t i0 = k * t.chunk, i1 = i0 + t.chunk < p.n ? i0 + t.chunk : p.n;
-        if (p.layout == Layout::Rows && !t.weighted)
-          t.states[u] = t.op == Op::LogSoftmax ? contiguous_row_state<T, Mode::Masked>(rb.x + i0, i1 - i0, nullptr)
-                                               : contiguous_row_state<T, Mode::Fast>(rb.x + i0, i1 - i0, nullptr);
-        else
-          t.states[u] = row_state(t, rb, i0, i1);
+        t.states[u] = row_state(t, rb, i0, i1);
       }
     }
   }

@@ -42,7 +42,7 @@ struct Task {
   double* row_stats = nullptr; // nchunks > 1 and softmax/log_softmax: [rows][2]
   // Weighted rows the kernels cannot finish (SciPy's direct formula applies, or the
   // weights at the maximum cancel exactly): recomputed by the driver, elementwise.
-  void (*naive)(const Task&, int64_t row, double* res, double* sign) = nullptr;
+  void (*weighted_fallback)(const Task&, int64_t row, double* res, double* sign) = nullptr;
 };
 
 struct Fns {

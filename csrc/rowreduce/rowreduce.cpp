@@ -21,7 +21,7 @@ constexpr int64_t kColMaxBlock = 256;  // Columns: positions per block, at most
 constexpr int64_t kColBlocksPerChunk = 256;
 constexpr double kStreamBytes = 64.0 * 1024 * 1024;
 
-// Weighted rows the kernels hand back (kernels.hpp: Task::naive).
+// Weighted rows the kernels hand back (kernels.hpp: Task::weighted_fallback).
 //  * A row holding an infinite or NaN input (with a nonzero weight) or weight, or whose
 //    weights are all zero: SciPy's result is its direct formula log(sum(b * exp(a))),
 //    evaluated here in the input precision with its overflow and 0 * inf semantics.
@@ -111,7 +111,7 @@ void run(const ReduceSpec& spec, DType dtype, Op op, int threads) {
   t.op = op;
   t.weighted = p.present[kB];
   t.return_sign = p.present[kSign];
-  t.naive = dtype == DType::F32 ? &weighted_fallback<float> : &weighted_fallback<double>;
+  t.weighted_fallback = dtype == DType::F32 ? &weighted_fallback<float> : &weighted_fallback<double>;
   // a full-size output beyond any cache is streamed to memory (no read for ownership)
   t.stream_out = op != Op::LogSumExp && (double)p.rows * (double)p.n * elem > kStreamBytes;
 

@@ -37,10 +37,6 @@ def get_isa() -> str:
     return _core.get_isa()
 
 
-def _set_isa(name: str) -> None:
-    _core.set_isa(name)
-
-
 @contextlib.contextmanager
 def _isa(name: str):
     """Run a block at another ISA level (for tests and benchmarks)."""
