@@ -160,9 +160,8 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, out=No
             and not np.may_share_memory(out, x)
             and (w is None or not np.may_share_memory(out, w))
         )
-        res_k = out.reshape(kd_shape) if direct else np.empty(kd_shape, dtype=cdt)
-        if direct and not np.may_share_memory(res_k, out):  # reshape had to copy
-            res_k, direct = np.empty(kd_shape, dtype=cdt), False
+        # inserting the reduced axes back as size 1 is always a view of `out`
+        res_k = (out if keepdims else np.expand_dims(out, axes)) if direct else np.empty(kd_shape, dtype=cdt)
         sgn_k = np.empty(kd_shape, dtype=cdt) if return_sign else None
         _core.logsumexp(x, list(axes), w, res_k, sgn_k, nthreads)
         if direct:
