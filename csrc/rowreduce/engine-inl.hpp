@@ -587,11 +587,14 @@ DK_INLINE typename Lanes<T>::V lane_load(const T* p, int64_t k) {
 constexpr int kLaneGroup = 4;
 
 // Block states of G vectors of lanes (the last one partial, with k lanes, if Partial):
-// maximum in mx[g], NaN marker in nanacc[g] (for lanes without a finite maximum), sums
-// and tie counts in s64/c64[2g .. 2g+1] (float) or [g] (double).
+// maximum in mx[g] (of the block's elements and the running maximum m0[g] of earlier
+// blocks, so that the sums below are already relative to the new running maximum), NaN
+// marker in nanacc[g] (for lanes without a finite maximum), sums and tie counts in
+// s64/c64[2g .. 2g+1] (float) or [g] (double).
 template <class T, Mode M, int G, bool Partial>
-DK_INLINE void lane_group(const T* x, const int64_t* xoff, int64_t len, int64_t k, typename Lanes<T>::V* mx,
-                          typename Lanes<T>::V* nanacc, VD* s64, VD* c64, const char* pf, int64_t pf_lines) {
+DK_INLINE void lane_group(const T* x, const int64_t* xoff, int64_t len, int64_t k, const typename Lanes<T>::V* m0,
+                          typename Lanes<T>::V* mx, typename Lanes<T>::V* nanacc, VD* s64, VD* c64, const char* pf,
+                          int64_t pf_lines) {
   static_assert(M != Mode::Accurate, "lanes kernels run in Fast or Masked mode");
   using V = typename Lanes<T>::V;
   constexpr int N = Lanes<T>::N;
@@ -602,7 +605,7 @@ DK_INLINE void lane_group(const T* x, const int64_t* xoff, int64_t len, int64_t 
     if (Partial && g == G - 1) return lane_load<T, true>(x + xoff[r] + g * N, k);
     return load(x + xoff[r] + g * N);
   };
-  DK_UNROLL for (int g = 0; g < G; ++g) mx[g] = ninf;
+  DK_UNROLL for (int g = 0; g < G; ++g) mx[g] = m0[g];
   for (int64_t r = 0; r < len; ++r) DK_UNROLL for (int g = 0; g < G; ++g) mx[g] = vmax(ld(r, g), mx[g]);
   // lanes without a finite maximum: only NaN can still change the result (block_sum)
   bool special = false;
@@ -658,6 +661,33 @@ DK_INLINE void lane_group(const T* x, const int64_t* xoff, int64_t len, int64_t 
   }
 }
 
+// merge(a, b) for a block state b whose maximum is the running maximum after the block
+// (bm >= am, or NaN): only lanes whose maximum grew need the exp (lanes with am == bm do
+// not use f, and NaN lanes carry NaN in s whatever f is), and after the first few blocks
+// of a row the maximum rarely grows.
+DK_INLINE void merge_up(VD& am, VD& ac, VD& as, VD bm, VD bc, VD bs) {
+  const auto eqm = eq(am, bm);
+  const VD f = any(lt(am, bm)) ? exp_nonpos(am - bm) : splat(1.0);
+  as = select(eqm, as + bs, bs + (ac + as) * f);
+  ac = select(eqm, ac + bc, bc);
+  am = bm;
+}
+
+// The running maxima lm[at, at + N) of earlier blocks as a vector of T (-inf past width).
+template <class T>
+DK_INLINE typename Lanes<T>::V running_max(const double* lm, int64_t at, int64_t width) {
+  constexpr int N = Lanes<T>::N;
+  const double ninf = -__builtin_inf();
+  const int64_t k = width - at < N ? width - at : N;
+  if constexpr (std::is_same<T, float>::value) {
+    if (k == N) return to_f32(load(lm + at), load(lm + at + kND));
+    const int64_t k0 = k < kND ? k : kND, k1 = k - k0;
+    return to_f32(load_partial(lm + at, k0, ninf), load_partial(lm + at + kND, k1, ninf));
+  } else {
+    return k == N ? load(lm + at) : load_partial(lm + at, k, ninf);
+  }
+}
+
 // Merges the block states of a lane group into the running lane states lm/lc/ls[l0 ..).
 template <class T, Mode M, int G>
 DK_INLINE void lane_states(const typename Lanes<T>::V* mx, const typename Lanes<T>::V* nanacc, const VD* s64,
@@ -694,8 +724,9 @@ DK_INLINE void lane_states(const typename Lanes<T>::V* mx, const typename Lanes<
       store_partial(lc + at, bc, kk);
       store_partial(ls + at, bs, kk);
     } else {
-      VD am = load_partial(lm + at, kk, 0.0), ac = load_partial(lc + at, kk, 0.0), as = load_partial(ls + at, kk, 0.0);
-      merge(am, ac, as, bm, bc, bs);
+      VD am = load_partial(lm + at, kk, -__builtin_inf()), ac = load_partial(lc + at, kk, 0.0),
+         as = load_partial(ls + at, kk, 0.0);
+      merge_up(am, ac, as, bm, bc, bs);
       store_partial(lm + at, am, kk);
       store_partial(lc + at, ac, kk);
       store_partial(ls + at, as, kk);
@@ -705,7 +736,8 @@ DK_INLINE void lane_states(const typename Lanes<T>::V* mx, const typename Lanes<
 
 // Reduction of `len` positions for `width` lanes that sit side by side in memory
 // (stride 1): position r of lane j is x[xoff[r] + j]. Each lane is its own row; its block
-// state is merged into (lm, lc, ls)[j] (or stored there when `first`).
+// state, taken relative to the running maximum, is merged into (lm, lc, ls)[j] (or stored
+// there when `first`).
 // The bytes [pf, pf + pf_bytes) (may be empty) are prefetched along the way.
 template <class T, Mode M>
 inline void lanes_block(const T* x, const int64_t* xoff, int64_t len, int64_t width, bool first, double* lm,
@@ -725,18 +757,22 @@ inline void lanes_block(const T* x, const int64_t* xoff, int64_t len, int64_t wi
     pf_at += n_lines;
     return at;
   };
+  V m0[G];
+  DK_UNROLL for (int g = 0; g < G; ++g) m0[g] = splat_as<V>(T(-__builtin_inf()));
   for (; j + G * N <= width; j += G * N) {
     int64_t nl;
     const char* at = pf_share(nl);
-    lane_group<T, M, G, false>(x + j, xoff, len, N, mx, nanacc, s64, c64, at, nl);
+    if (!first) DK_UNROLL for (int g = 0; g < G; ++g) m0[g] = running_max<T>(lm, j + g * N, width);
+    lane_group<T, M, G, false>(x + j, xoff, len, N, m0, mx, nanacc, s64, c64, at, nl);
     lane_states<T, M, G>(mx, nanacc, s64, c64, j, width, first, lm, lc, ls);
   }
   for (; j < width; j += N) {  // the remaining vectors one at a time, the last partial
     const int64_t k = width - j < N ? width - j : N;
     int64_t nl;
     const char* at = pf_share(nl);
-    if (k == N) lane_group<T, M, 1, false>(x + j, xoff, len, N, mx, nanacc, s64, c64, at, nl);
-    else lane_group<T, M, 1, true>(x + j, xoff, len, k, mx, nanacc, s64, c64, at, nl);
+    if (!first) m0[0] = running_max<T>(lm, j, width);
+    if (k == N) lane_group<T, M, 1, false>(x + j, xoff, len, N, m0, mx, nanacc, s64, c64, at, nl);
+    else lane_group<T, M, 1, true>(x + j, xoff, len, k, m0, mx, nanacc, s64, c64, at, nl);
     lane_states<T, M, 1>(mx, nanacc, s64, c64, j, width, first, lm, lc, ls);
   }
 }
@@ -928,9 +964,9 @@ struct Units {
     const int64_t k = cu.k, lane0 = cu.lane0, width = cu.width, p0 = cu.p0, p1 = cu.p1;
     const T* x = operand<T>(p, kX) + outer.off[kX] + lane0;
 
-    constexpr int64_t kMaxTile = 1024, kMaxBlock = 256;
+    constexpr int64_t kMaxTile = kColTileBytes / sizeof(T);
     alignas(64) double lm[kMaxTile], lc[kMaxTile], ls[kMaxTile];
-    alignas(64) int64_t xoff[kMaxBlock];
+    alignas(64) int64_t xoff[kColMaxBlock];
     Odometer in;
     in.seek(p.inner, p0);
     for (int64_t q = p0; q < p1; q += t.col_block) {
@@ -1029,7 +1065,7 @@ struct Units {
     for (int64_t u = u0; u < u1; ++u) {
       if (p.layout == Layout::Columns) {
         const ColumnUnit cu(t, u);
-        alignas(64) double q1[1024], q2[1024];
+        alignas(64) double q1[kColTileBytes / sizeof(T)], q2[kColTileBytes / sizeof(T)];
         for (int64_t j = 0; j < cu.width; ++j) {
           q1[j] = t.row_stats[2 * (cu.row0 + j)];
           q2[j] = t.row_stats[2 * (cu.row0 + j) + 1];

@@ -23,6 +23,11 @@ struct State {
   double m, c, s;
 };
 
+// Columns: bytes of adjacent lanes per work unit (Task::lane_tile = kColTileBytes / element)
+// and reduction positions per block (Task::col_block), at most.
+constexpr int64_t kColTileBytes = 16384;
+constexpr int64_t kColMaxBlock = 256;
+
 // Fixed, shape-derived work decomposition. Every size below is chosen by the driver from
 // the shape alone, so the order of floating-point operations never depends on the ISA
 // level or on the number of threads.

@@ -19,6 +19,8 @@
 namespace divkern {
 namespace DK_ISA_NS {
 
+using rowreduce::kColMaxBlock;
+using rowreduce::kColTileBytes;
 using rowreduce::Op;
 using rowreduce::State;
 using rowreduce::Task;

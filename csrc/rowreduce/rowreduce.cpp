@@ -17,7 +17,7 @@ namespace {
 // and chunk boundaries fix the order in which partial results are combined.
 constexpr int64_t kRowChunk = 65536;   // elements of a row per unit (a multiple of every block)
 constexpr int64_t kUnitWork = 65536;   // elements per unit when several short rows share one
-constexpr int64_t kColMaxBlock = 256;  // Columns: positions per block, at most
+constexpr int64_t kColBlockBytes = 512 * 1024;  // Columns: bytes per block, at most
 constexpr int64_t kColBlocksPerChunk = 256;
 constexpr double kStreamBytes = 64.0 * 1024 * 1024;
 
@@ -116,10 +116,14 @@ void run(const ReduceSpec& spec, DType dtype, Op op, int threads) {
   t.stream_out = op != Op::LogSumExp && (double)p.rows * (double)p.n * elem > kStreamBytes;
 
   if (p.layout == Layout::Columns) {
-    t.lane_tile = dtype == DType::F32 ? 1024 : 512;
+    // A unit reads `col_block` positions of `lane_tile` adjacent lanes, a stretch of 16 KiB
+    // at each position: few enough positions that the hardware prefetcher follows every
+    // stretch (64 positions was 15% slower than 32, 128 30%), long enough stretches to keep
+    // it streaming.
+    t.lane_tile = kColTileBytes / elem;
     const int64_t width = p.lanes < t.lane_tile ? p.lanes : t.lane_tile;
     int64_t block = kColMaxBlock;
-    while (block > 8 && block * width > kUnitWork) block /= 2;
+    while (block > 8 && block * width * elem > kColBlockBytes) block /= 2;
     t.col_block = block;
     t.chunk = block * kColBlocksPerChunk;
     t.nchunks = (p.n + t.chunk - 1) / t.chunk;
