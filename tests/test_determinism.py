@@ -37,6 +37,12 @@ def make_cases():
     special[4] = -100.0
     special[4, 0] = 0.0
     cases["special values"] = (special, 1)
+    col_special = rng.standard_normal((3000, 70)).astype(np.float32)
+    col_special[:1500, 0] = -np.inf
+    col_special[2999, 1] = np.inf
+    col_special[2000, 2] = np.nan
+    col_special[:, 3] = np.linspace(-50, 50, 3000)
+    cases["column special values"] = (col_special, 0)
     return cases
 
 

@@ -762,6 +762,37 @@ def test_row_lengths_around_vector_widths(name, n):
         check(name, np.asfortranarray(x), axis=0, b=b, return_sign=True)
 
 
+def _column_specials(n, width, dtype):
+    """Columns whose special values sit in different blocks of a long axis-0 reduction."""
+    rng = np.random.default_rng(width)
+    x = rng.normal(0, 3, (n, width))
+    x[: n // 2, 0] = -INF                      # -inf for the first blocks, then finite
+    x[n - 1, 1] = INF                          # +inf in the last block
+    x[2 * n // 3, 2] = NAN                     # NaN late
+    x[:, 3] = -INF                             # all -inf
+    x[:, 4] = -INF
+    x[n - 1, 4] = 5.0                          # a single finite element, last
+    x[:, 5] = np.linspace(-50, 50, n)          # the running maximum grows in every block
+    x[:, 6] = np.linspace(50, -50, n)          # ... or never after the first
+    x[n // 3, 7] = 80.0                        # one dominant element mid-way
+    x[10, 8], x[n - 5, 8] = INF, NAN           # +inf, then NaN
+    x[: n // 4, 9] = 1e30 if dtype == np.float32 else 1e300  # huge early values, then ordinary
+    x[7::11, 10] = -INF
+    return x.astype(dtype)
+
+
+@pytest.mark.parametrize("name", ["logsumexp", "softmax", "log_softmax"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n, width", [(3000, 40), (700, 5000)])
+def test_column_blocks_special_values(name, dtype, n, width):
+    # axis-0 reductions of C-ordered arrays run blockwise with lanes across the columns;
+    # every block's sums are relative to the running maximum of the column
+    x = _column_specials(n, width, dtype)
+    check(name, x, axis=0)
+    check(name, x[:, ::-1], axis=0)
+    check(name, x.T, axis=1)
+
+
 @pytest.mark.parametrize("threads", [1, 2, 3, 8])
 def test_large_threaded(threads):
     rng = np.random.default_rng(3)
