@@ -242,6 +242,14 @@ template <class T, Mode M, bool W>
 DK_INLINE void acc_row(SumAcc<T>& acc, const T* x, const T* b, typename Lanes<T>::V vm, VD vm64) {
   using V = typename Lanes<T>::V;
   constexpr int N = Lanes<T>::N;
+  if constexpr (M == Mode::Fast && !W) {
+    constexpr int U = SumAcc<T>::U;
+    V e[U];
+    DK_UNROLL for (int u = 0; u < U; ++u) e[u] = load(x + u * N) - vm;
+    exp_nonpos_n<U>(e);
+    DK_UNROLL for (int u = 0; u < U; ++u) acc.s[u] = acc.s[u] + e[u];
+    return;
+  }
   DK_UNROLL for (int u = 0; u < SumAcc<T>::U; ++u) {
     V a = load(x + u * N);
     V w = splat_as<V>(T(1));
@@ -336,6 +344,24 @@ inline State block_sum(const T* x, const T* b, int64_t len, T m, const T* nx = n
   constexpr bool kStaged = !(SumAcc<T>::kF32 && M == Mode::Accurate);
   int row = 0;
   int64_t i = 0;
+  if constexpr (M == Mode::Fast && !W) {
+    // two lane rows at a time (kFlushRows is even): their exponentials in lockstep
+    constexpr int U = SumAcc<T>::U;
+    for (; i + 2 * L <= full; i += 2 * L) {
+      if (i < nlen)
+        for (int64_t q = 0; q < 2 * L; q += kLine) prefetch(nx + i + q);
+      V e[2 * U];
+      DK_UNROLL for (int u = 0; u < 2 * U; ++u) e[u] = load(x + i + u * N) - vm;
+      exp_nonpos_n<2 * U>(e);
+      DK_UNROLL for (int u = 0; u < U; ++u) acc.s[u] = acc.s[u] + e[u];
+      DK_UNROLL for (int u = 0; u < U; ++u) acc.s[u] = acc.s[u] + e[U + u];
+      row += 2;
+      if (row == kFlushRows) {
+        acc_flush(acc);
+        row = 0;
+      }
+    }
+  }
   for (; i < full; i += L) {
     if (i < nlen)
       for (int64_t q = 0; q < L; q += kLine) prefetch(nx + i + q);
@@ -631,11 +657,14 @@ DK_INLINE void lane_group(const T* x, const int64_t* xoff, int64_t len, int64_t 
   int row = 0;
   for (int64_t r = 0; r < len; ++r) {
     for (int64_t q = r * pf_step; q < (r + 1) * pf_step && q < pf_lines; ++q) prefetch(pf + 64 * q);
-    DK_UNROLL for (int g = 0; g < G; ++g) {
-      const V a = ld(r, g);
-      if constexpr (M == Mode::Fast) {
-        s_acc[g] = s_acc[g] + exp_nonpos(a - vm[g]);
-      } else {
+    if constexpr (M == Mode::Fast) {
+      V e[G];
+      DK_UNROLL for (int g = 0; g < G; ++g) e[g] = ld(r, g) - vm[g];
+      exp_nonpos_n<G>(e);
+      DK_UNROLL for (int g = 0; g < G; ++g) s_acc[g] = s_acc[g] + e[g];
+    } else {
+      DK_UNROLL for (int g = 0; g < G; ++g) {
+        const V a = ld(r, g);
         const auto tie = eq(a, vm[g]);
         s_acc[g] = add_unless(tie, s_acc[g], exp_nonpos(a - vm[g]));
         c_acc[g] = add_if(tie, c_acc[g], splat_as<V>(T(1)));

@@ -92,6 +92,42 @@ DK_INLINE V exp_nonpos(V x) {
   return scale_exact(exp_reduced(r), k, t);
 }
 
+// exp_nonpos of U independent vectors in lockstep, operation by operation: the same bits
+// as U calls, but the instruction stream offers the out-of-order core U independent
+// operations at every step instead of one long dependency chain after another (the
+// scheduler fills up with waiting operations of a single chain otherwise).
+template <int U, class V>
+DK_INLINE void exp_nonpos_n(V* x) {
+  using C = ExpConst<V>;
+  using T = typename VecTraits<V>::T;
+  auto c = [](int i) { return splat_as<V>(T(C::c[i])); };
+  constexpr int deg = sizeof(C::c) / sizeof(C::c[0]) - 1;
+  V t[U], k[U], r[U], r2[U], p[U];
+  DK_UNROLL for (int u = 0; u < U; ++u) x[u] = vmax(splat_as<V>(T(C::kLo)), x[u]);
+  DK_UNROLL for (int u = 0; u < U; ++u) t[u] = x[u] * splat_as<V>(T(C::kLog2e)) + splat_as<V>(T(C::kMagic));
+  DK_UNROLL for (int u = 0; u < U; ++u) k[u] = t[u] - splat_as<V>(T(C::kMagic));
+  DK_UNROLL for (int u = 0; u < U; ++u) r[u] = (x[u] - k[u] * splat_as<V>(T(C::kLn2Hi))) - k[u] * splat_as<V>(T(C::kLn2Lo));
+  DK_UNROLL for (int u = 0; u < U; ++u) r2[u] = r[u] * r[u];
+  if constexpr (deg == 4) {
+    V a[U], b[U];
+    DK_UNROLL for (int u = 0; u < U; ++u) a[u] = c(0) + c(1) * r[u];
+    DK_UNROLL for (int u = 0; u < U; ++u) b[u] = (c(2) + c(3) * r[u]) + c(4) * r2[u];
+    DK_UNROLL for (int u = 0; u < U; ++u) p[u] = a[u] + r2[u] * b[u];
+  } else {
+    static_assert(deg == 9, "exp_nonpos_n: unexpected degree");
+    V r4[U], q0[U], q1[U], q2[U], q3[U], q4[U];
+    DK_UNROLL for (int u = 0; u < U; ++u) r4[u] = r2[u] * r2[u];
+    DK_UNROLL for (int u = 0; u < U; ++u) q0[u] = c(0) + c(1) * r[u];
+    DK_UNROLL for (int u = 0; u < U; ++u) q1[u] = c(2) + c(3) * r[u];
+    DK_UNROLL for (int u = 0; u < U; ++u) q2[u] = c(4) + c(5) * r[u];
+    DK_UNROLL for (int u = 0; u < U; ++u) q3[u] = c(6) + c(7) * r[u];
+    DK_UNROLL for (int u = 0; u < U; ++u) q4[u] = c(8) + c(9) * r[u];
+    DK_UNROLL for (int u = 0; u < U; ++u) p[u] = (q0[u] + q1[u] * r2[u]) + r4[u] * ((q2[u] + q3[u] * r2[u]) + r4[u] * q4[u]);
+  }
+  DK_UNROLL for (int u = 0; u < U; ++u) p[u] = (r2[u] * p[u] + r[u]) + splat_as<V>(T(1));
+  DK_UNROLL for (int u = 0; u < U; ++u) x[u] = scale_exact(p[u], k[u], t[u]);
+}
+
 // exp(x) on the whole line.
 template <class V>
 inline V exp(V x) {
