@@ -74,6 +74,20 @@ def test_exp_f64_ulp(isa):
 
 @needs_extended
 @pytest.mark.parametrize("isa", AVAILABLE_ISAS)
+def test_exp_term_f64_ulp(isa):
+    # the exponential of the float64 Fast log-sum-exp sums: x <= 0, clamped at -705
+    rng = np.random.default_rng(15)
+    x = np.concatenate([-rng.uniform(0, 705, 400_000), -rng.uniform(0, 1, 100_000),
+                        -np.logspace(-300, np.log10(704.9), 20_000), [0.0, -0.0, -705.0]])
+    y = _core.math("exp_term", x, isa)
+    err = ulp_error(y, np.exp(x.astype(np.longdouble)), np.float64)
+    assert err.max() <= 0.7, f"max {err.max()} ulp at x={x[np.argmax(err)]!r}"
+    z = _core.math("exp_term", np.array([-706.0, -1e300, -np.inf, np.nan, 0.0]), isa)
+    assert np.all(z[:3] == np.exp(-705.0)) and np.isnan(z[3]) and z[4] == 1.0
+
+
+@needs_extended
+@pytest.mark.parametrize("isa", AVAILABLE_ISAS)
 def test_log_f64_ulp(isa):
     rng = np.random.default_rng(12)
     x = np.concatenate([rng.uniform(0, 10, 200_000), np.exp(rng.uniform(-700, 700, 200_000)),
@@ -110,12 +124,14 @@ def test_log_special_values(isa):
     assert z[4] == 0 and z[5] == 1e-300
 
 
-@pytest.mark.parametrize("name,dtype", [("exp", np.float32), ("exp", np.float64), ("log", np.float64),
-                                        ("log1p", np.float64)])
+@pytest.mark.parametrize("name,dtype", [("exp", np.float32), ("exp", np.float64), ("exp_term", np.float64),
+                                        ("log", np.float64), ("log1p", np.float64)])
 def test_math_identical_across_isa(name, dtype):
     rng = np.random.default_rng(14)
-    x = rng.standard_normal(100_003).astype(dtype) * (30 if name == "exp" else 1)
-    if name != "exp":
+    x = rng.standard_normal(100_003).astype(dtype) * (30 if name.startswith("exp") else 1)
+    if name == "exp_term":
+        x = -np.abs(x)
+    elif name != "exp":
         x = np.abs(x) * 10.0 ** rng.integers(-30, 30, x.size)
     outs = [_core.math(name, x, isa) for isa in AVAILABLE_ISAS]
     for isa, y in zip(AVAILABLE_ISAS[1:], outs[1:]):

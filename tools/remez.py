@@ -90,6 +90,12 @@ if __name__ == "__main__":
     show("exp f32, 1 + r + r^2 P4(r)", c, e, lambda v: repr(float(mp.mpf(float(mp.mpf(v)))))+"f  # f32 "+ mp.nstr(v, 12))
     c, e = remez(exp_tail, exp_weight, -half_ln2, half_ln2, 9)
     show("exp f64, 1 + r + r^2 P9(r)", c, e, lambda v: repr(float(v)))
+    sixteenth = mp.log(2) / 32 * (1 + mp.mpf('1e-9'))
+    c, e = remez(exp_tail, exp_weight, -sixteenth, sixteenth, 4)
+    show("exp_term f64 (table of 2^(j/16)), exp(r) - 1 = r + r^2 P4(r)", c, e, lambda v: repr(float(v)))
+    table = [mp.power(2, mp.mpf(j) / 16) for j in range(16)]
+    print("  hi =", ", ".join(repr(float(v)) for v in table))
+    print("  lo =", ", ".join(repr(float(v - mp.mpf(float(v)))) for v in table))
     zmax = ((mp.sqrt(2) - 1) / (mp.sqrt(2) + 1)) ** 2
     c, e = remez(log_q, log_weight, mp.mpf(0), zmax, 6)
     show("log f64, log1p(g) = 2s + s z Q6(z)", c, e, lambda v: repr(float(v)))

@@ -50,6 +50,7 @@ py::array math(const std::string& name, const py::array& x, const std::string& i
     return apply<double>(t->exp_f64, x);
   }
   if (f32) throw py::type_error("math: '" + name + "' is implemented for float64 only");
+  if (name == "exp_term") return apply<double>(t->exp_term_f64, x);
   if (name == "log") return apply<double>(t->log_f64, x);
   if (name == "log1p") return apply<double>(t->log1p_f64, x);
   throw std::invalid_argument("math: unknown function '" + name + "'");
@@ -75,7 +76,8 @@ void init_config(py::module_& m) {
   m.def("get_num_threads", &default_threads);
   m.def("set_num_threads", &set_default_threads);
   m.def("math", &math, py::arg("name"), py::arg("x"), py::arg("isa"),
-        "Apply divkern's elementwise exp (float32/float64), log or log1p (float64) of an ISA level.");
+        "Apply divkern's elementwise exp (float32/float64), exp_term (float64, the Fast sums' exp), log or log1p\n"
+        "(float64) of an ISA level.");
 }
 
 }  // namespace bind

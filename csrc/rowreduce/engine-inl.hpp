@@ -246,7 +246,7 @@ DK_INLINE void acc_row(SumAcc<T>& acc, const T* x, const T* b, typename Lanes<T>
     constexpr int U = SumAcc<T>::U;
     V e[U];
     DK_UNROLL for (int u = 0; u < U; ++u) e[u] = load(x + u * N) - vm;
-    exp_nonpos_n<U>(e);
+    exp_term_n<U>(e);
     DK_UNROLL for (int u = 0; u < U; ++u) acc.s[u] = acc.s[u] + e[u];
     return;
   }
@@ -352,7 +352,7 @@ inline State block_sum(const T* x, const T* b, int64_t len, T m, const T* nx = n
         for (int64_t q = 0; q < 2 * L; q += kLine) prefetch(nx + i + q);
       V e[2 * U];
       DK_UNROLL for (int u = 0; u < 2 * U; ++u) e[u] = load(x + i + u * N) - vm;
-      exp_nonpos_n<2 * U>(e);
+      exp_term_n<2 * U>(e);
       DK_UNROLL for (int u = 0; u < U; ++u) acc.s[u] = acc.s[u] + e[u];
       DK_UNROLL for (int u = 0; u < U; ++u) acc.s[u] = acc.s[u] + e[U + u];
       row += 2;
@@ -660,7 +660,7 @@ DK_INLINE void lane_group(const T* x, const int64_t* xoff, int64_t len, int64_t 
     if constexpr (M == Mode::Fast) {
       V e[G];
       DK_UNROLL for (int g = 0; g < G; ++g) e[g] = ld(r, g) - vm[g];
-      exp_nonpos_n<G>(e);
+      exp_term_n<G>(e);
       DK_UNROLL for (int g = 0; g < G; ++g) s_acc[g] = s_acc[g] + e[g];
     } else {
       DK_UNROLL for (int g = 0; g < G; ++g) {
@@ -1122,6 +1122,12 @@ inline void map_math(const T* x, T* y, int64_t n, F f) {
 }
 inline void exp_f32(const float* x, float* y, int64_t n) { map_math(x, y, n, [](VF v) { return exp(v); }); }
 inline void exp_f64(const double* x, double* y, int64_t n) { map_math(x, y, n, [](VD v) { return exp(v); }); }
+inline void exp_term_f64(const double* x, double* y, int64_t n) {
+  map_math(x, y, n, [](VD v) {
+    exp_term_n<1>(&v);
+    return v;
+  });
+}
 inline void log_f64(const double* x, double* y, int64_t n) { map_math(x, y, n, [](VD v) { return log(v); }); }
 inline void log1p_f64(const double* x, double* y, int64_t n) { map_math(x, y, n, [](VD v) { return log1p(v); }); }
 

@@ -66,6 +66,7 @@ struct Table {
   // Elementwise math, exposed so the tests can measure every ISA level's accuracy.
   void (*exp_f32)(const float*, float*, int64_t) = nullptr;
   void (*exp_f64)(const double*, double*, int64_t) = nullptr;
+  void (*exp_term_f64)(const double*, double*, int64_t) = nullptr;  // the Fast sums' exp
   void (*log_f64)(const double*, double*, int64_t) = nullptr;
   void (*log1p_f64)(const double*, double*, int64_t) = nullptr;
   // Sum of n floats read with this level's widest loads: the benchmarks' bandwidth probe.

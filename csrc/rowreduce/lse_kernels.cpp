@@ -36,6 +36,7 @@ void fill_rowreduce_table(rowreduce::Table& t) {
   t.f64 = {&Units<double>::run, &Units<double>::finish, &Units<double>::write};
   t.exp_f32 = &exp_f32;
   t.exp_f64 = &exp_f64;
+  t.exp_term_f64 = &exp_term_f64;
   t.log_f64 = &log_f64;
   t.log1p_f64 = &log1p_f64;
   t.stream_sum_f32 = &stream_sum_f32;

@@ -128,6 +128,56 @@ DK_INLINE void exp_nonpos_n(V* x) {
   DK_UNROLL for (int u = 0; u < U; ++u) x[u] = scale_exact(p[u], k[u], t[u]);
 }
 
+// exp(x) of a term of a float64 sum whose largest term is 1 (the Fast log-sum-exp sums):
+// x <= 0 or NaN; x < -705 gives exp(-705), which vanishes in such a sum like the exact
+// value would, and keeps every intermediate normal. Max error 0.55 ulp (sampled in
+// tests/test_math.py), against 1.02 for exp_nonpos, in 27 instead of 32 AVX-512 operations.
+// Method: x = (16 e + j) ln2/16 + r with |r| <= ln2/32, so that
+// exp(x) = 2^e 2^(j/16) exp(r); 2^(j/16) = hi[j] + lo[j] from a table of 16,
+// exp(r) - 1 = r + r^2 P4(r) (tools/remez.py), combined as hi + (lo + hi (exp(r) - 1)).
+struct ExpTermConst {
+  static constexpr double kLo = -705.0;
+  static constexpr double k16Log2e = 16 * ExpConstD<VD>::kLog2e;  // exact
+  static constexpr double kMagic = ExpConstD<VD>::kMagic;
+  static constexpr double kLn2Hi16 = ExpConstD<VD>::kLn2Hi / 16;  // k * kLn2Hi16 exact, |k| < 2^21
+  static constexpr double kLn2Lo16 = ExpConstD<VD>::kLn2Lo / 16;
+  static constexpr double c[5] = {0.49999999999999606, 0.1666666666441797, 0.04166666669324991,
+                                  0.008333471920757235, 0.0013888594066414853};
+  alignas(64) static constexpr double hi[16] = {
+      1.0, 1.0442737824274138, 1.0905077326652577, 1.1387886347566916, 1.189207115002721, 1.241857812073484,
+      1.2968395546510096, 1.3542555469368927, 1.4142135623730951, 1.4768261459394993, 1.5422108254079407,
+      1.6104903319492543, 1.681792830507429, 1.7562521603732995, 1.8340080864093424, 1.9152065613971474};
+  alignas(64) static constexpr double lo[16] = {
+      0.0, 8.551889705537965e-17, -3.046782079812471e-17, 8.912812676025408e-17, 3.982015231465646e-17,
+      4.658027591836937e-17, 2.5382502794888315e-17, 7.70094837980299e-17, -9.667293313452913e-17,
+      -3.483994556892796e-17, 7.949834809697621e-17, 2.4707192569797888e-17, 8.199010020581497e-17,
+      2.960140695448873e-17, 3.283107224245627e-17, -1.0619946056195963e-16};
+};
+
+// The terms of U vectors in lockstep (float: exp_nonpos_n).
+template <int U, class V>
+DK_INLINE void exp_term_n(V* x) {
+  if constexpr (!std::is_same<V, VD>::value) {
+    exp_nonpos_n<U>(x);
+  } else {
+    using C = ExpTermConst;
+    auto c = [](int i) { return splat(C::c[i]); };
+    VD t[U], k[U], r[U], r2[U], p[U];
+    DK_UNROLL for (int u = 0; u < U; ++u) x[u] = vmax(splat(C::kLo), x[u]);
+    DK_UNROLL for (int u = 0; u < U; ++u) t[u] = x[u] * splat(C::k16Log2e) + splat(C::kMagic);
+    DK_UNROLL for (int u = 0; u < U; ++u) k[u] = t[u] - splat(C::kMagic);
+    DK_UNROLL for (int u = 0; u < U; ++u) r[u] = (x[u] - k[u] * splat(C::kLn2Hi16)) - k[u] * splat(C::kLn2Lo16);
+    DK_UNROLL for (int u = 0; u < U; ++u) r2[u] = r[u] * r[u];
+    DK_UNROLL for (int u = 0; u < U; ++u) p[u] = (c(0) + c(1) * r[u]) + r2[u] * ((c(2) + c(3) * r[u]) + c(4) * r2[u]);
+    DK_UNROLL for (int u = 0; u < U; ++u) p[u] = r[u] + r2[u] * p[u];
+    DK_UNROLL for (int u = 0; u < U; ++u) {
+      const VD hi = lookup16(C::hi, t[u]);
+      p[u] = hi + (lookup16(C::lo, t[u]) + hi * p[u]);
+    }
+    DK_UNROLL for (int u = 0; u < U; ++u) x[u] = scale_pow2_16(p[u], k[u], t[u]);
+  }
+}
+
 // exp(x) on the whole line.
 template <class V>
 inline V exp(V x) {

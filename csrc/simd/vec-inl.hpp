@@ -125,6 +125,12 @@ inline VD pow2_magic(VD t) {
 inline VF scale_exact(VF p, VF k, VF) { return {_mm512_scalef_ps(p.v, k.v)}; }
 inline VD scale_exact(VD p, VD k, VD) { return {_mm512_scalef_pd(p.v, k.v)}; }
 #define DK_HAVE_NATIVE_SCALEF 1
+// tbl[j] with j = the low 4 bits of t's bit pattern (t = magic + integer, see exp_term_n)
+inline VD lookup16(const double* tbl, VD t) {
+  return {_mm512_permutex2var_pd(_mm512_loadu_pd(tbl), _mm512_castpd_si512(t.v), _mm512_loadu_pd(tbl + 8))};
+}
+// p * 2^floor(k / 16) for integral k with p * 2^floor(k / 16) normal (t = magic + k)
+inline VD scale_pow2_16(VD p, VD k, VD) { return {_mm512_scalef_pd(p.v, _mm512_mul_pd(k.v, _mm512_set1_pd(0.0625)))}; }
 
 // In-register transposes: rows r[0..N) become columns (r[j] lane i = old r[i] lane j).
 inline void transpose(VF* r) {
@@ -269,6 +275,16 @@ inline VD pow2_magic(VD t) {
   __m256i b = _mm256_add_epi64(_mm256_castpd_si256(t.v), _mm256_set1_epi64x(1023));
   return {_mm256_castsi256_pd(_mm256_slli_epi64(b, 52))};
 }
+inline VD lookup16(const double* tbl, VD t) {
+  const __m256i j = _mm256_and_si256(_mm256_castpd_si256(t.v), _mm256_set1_epi64x(15));
+  return {_mm256_i64gather_pd(tbl, j, 8)};
+}
+// 2^floor(k / 16) from the bits of t = magic + k: bits 4..15 of k are the exponent
+inline VD pow2_16(VD t) {
+  __m256i b = _mm256_slli_epi64(_mm256_castpd_si256(t.v), 48);
+  b = _mm256_and_si256(b, _mm256_set1_epi64x((long long)0xFFF0000000000000ull));
+  return {_mm256_castsi256_pd(_mm256_add_epi64(b, _mm256_set1_epi64x(0x3FF0000000000000ll)))};
+}
 
 #elif defined(__SSE2__)
 // ------------------------------------------------------------------------ SSE2 (x86-64 baseline)
@@ -357,6 +373,17 @@ inline VD pow2_magic(VD t) {
   return {_mm_castsi128_pd(_mm_slli_epi64(b, 52))};
 }
 
+inline VD lookup16(const double* tbl, VD t) {
+  const __m128i b = _mm_castpd_si128(t.v);
+  const int64_t j0 = _mm_cvtsi128_si64(b) & 15, j1 = _mm_cvtsi128_si64(_mm_unpackhi_epi64(b, b)) & 15;
+  return {_mm_set_pd(tbl[j1], tbl[j0])};
+}
+inline VD pow2_16(VD t) {
+  __m128i b = _mm_slli_epi64(_mm_castpd_si128(t.v), 48);
+  b = _mm_and_si128(b, _mm_set1_epi64x((long long)0xFFF0000000000000ull));
+  return {_mm_castsi128_pd(_mm_add_epi64(b, _mm_set1_epi64x(0x3FF0000000000000ll)))};
+}
+
 #else
 // ------------------------------------------------------------------------ portable C++
 // Non-x86 targets: plain arrays that the compiler vectorises for its default target
@@ -434,6 +461,25 @@ inline VD pow2_magic(VD t) {
   }
   return r;
 }
+inline VD lookup16(const double* tbl, VD t) {
+  VD r;
+  DK_LANES(kND) {
+    uint64_t b;
+    std::memcpy(&b, &t.v[i], 8);
+    r.v[i] = tbl[b & 15];
+  }
+  return r;
+}
+inline VD pow2_16(VD t) {
+  VD r;
+  DK_LANES(kND) {
+    uint64_t b;
+    std::memcpy(&b, &t.v[i], 8);
+    b = ((b << 48) & 0xFFF0000000000000ull) + 0x3FF0000000000000ull;
+    std::memcpy(&r.v[i], &b, 8);
+  }
+  return r;
+}
 template <class V, int N>
 inline void transpose_lanes(V* r) {
   for (int i = 0; i < N; ++i)
@@ -498,6 +544,9 @@ template <> inline VF splat_as<VF>(float x) { return splat(x); }
 template <> inline VD splat_as<VD>(double x) { return splat(x); }
 template <> inline SD splat_as<SD>(double x) { return splat_sd(x); }
 
+#if !defined(DK_HAVE_NATIVE_SCALEF)
+inline VD scale_pow2_16(VD p, VD, VD t) { return p * pow2_16(t); }
+#endif
 #if !defined(DK_HAVE_NATIVE_SCALEF)
 // p * 2^k rounded once (gradual underflow included) for integral k >= -1100. When every
 // lane has k > -(bias - 2) the result is normal and one exact multiply by 2^k does it;
