@@ -43,6 +43,7 @@ def make_cases():
     col_special[2000, 2] = np.nan
     col_special[:, 3] = np.linspace(-50, 50, 3000)
     cases["column special values"] = (col_special, 0)
+    cases["column special values f64"] = (col_special.astype(np.float64)[:, :37], 0)
     return cases
 
 

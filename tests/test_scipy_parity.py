@@ -783,10 +783,11 @@ def _column_specials(n, width, dtype):
 
 @pytest.mark.parametrize("name", ["logsumexp", "softmax", "log_softmax"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("n, width", [(3000, 40), (700, 5000)])
+@pytest.mark.parametrize("n, width", [(3000, 40), (2000, 37), (1500, 41), (700, 5000), (70000, 11)])
 def test_column_blocks_special_values(name, dtype, n, width):
     # axis-0 reductions of C-ordered arrays run blockwise with lanes across the columns;
-    # every block's sums are relative to the running maximum of the column
+    # every block's sums are relative to the running maximum of the column; widths that
+    # leave partial vectors at every ISA level, and a reduction split into several chunks
     x = _column_specials(n, width, dtype)
     check(name, x, axis=0)
     check(name, x[:, ::-1], axis=0)

@@ -993,8 +993,13 @@ struct Units {
     const int64_t k = cu.k, lane0 = cu.lane0, width = cu.width, p0 = cu.p0, p1 = cu.p1;
     const T* x = operand<T>(p, kX) + outer.off[kX] + lane0;
 
+    // running lane states (m, c, s), 72 or 96 KiB: on the heap, not on a worker's stack
+    // (musl's threads get 128 KiB)
     constexpr int64_t kMaxTile = kColTileBytes / sizeof(T);
-    alignas(64) double lm[kMaxTile], lc[kMaxTile], ls[kMaxTile];
+    const std::unique_ptr<double[]> states(new double[3 * kMaxTile]);
+    double* const lm = states.get();
+    double* const lc = lm + kMaxTile;
+    double* const ls = lc + kMaxTile;
     alignas(64) int64_t xoff[kColMaxBlock];
     Odometer in;
     in.seek(p.inner, p0);
@@ -1015,12 +1020,12 @@ struct Units {
       complete(t, cur, row0, lm, lc, ls, width, nullptr);
       return;
     }
-    alignas(64) double q1[kMaxTile], q2[kMaxTile];
+    // per-lane (p1, p2) in place of (m, c): each vector of states is read before it is written
     for (int64_t j = 0; j < width; j += kBatch) {
       const int64_t cnt = width - j < kBatch ? width - j : kBatch;
-      finalize_softmax(lm + j, lc + j, ls + j, cnt, t.op == Op::LogSoftmax, q1 + j, q2 + j);
+      finalize_softmax(lm + j, lc + j, ls + j, cnt, t.op == Op::LogSoftmax, lm + j, lc + j);
     }
-    write_columns(t, outer, lane0, width, p0, p1, q1, q2);
+    write_columns(t, outer, lane0, width, p0, p1, lm, lc);
   }
 
   static void write_columns(const Task& t, const Odometer& outer, int64_t lane0, int64_t width, int64_t p0,
@@ -1077,8 +1082,8 @@ struct Units {
         alignas(64) double q1[kBatch], q2[kBatch];
         finalize_softmax(m, c, s, cnt, t.op == Op::LogSoftmax, q1, q2);
         for (int64_t i = 0; i < cnt; ++i) {
-          t.row_stats[2 * (b0 + i)] = q1[i];
-          t.row_stats[2 * (b0 + i) + 1] = q2[i];
+          t.row_stats[b0 + i] = q1[i];
+          t.row_stats[t.plan.rows + b0 + i] = q2[i];
         }
       }
     }
@@ -1094,18 +1099,14 @@ struct Units {
     for (int64_t u = u0; u < u1; ++u) {
       if (p.layout == Layout::Columns) {
         const ColumnUnit cu(t, u);
-        alignas(64) double q1[kColTileBytes / sizeof(T)], q2[kColTileBytes / sizeof(T)];
-        for (int64_t j = 0; j < cu.width; ++j) {
-          q1[j] = t.row_stats[2 * (cu.row0 + j)];
-          q2[j] = t.row_stats[2 * (cu.row0 + j) + 1];
-        }
-        write_columns(t, cu.outer, cu.lane0, cu.width, cu.p0, cu.p1, q1, q2);
+        write_columns(t, cu.outer, cu.lane0, cu.width, cu.p0, cu.p1, t.row_stats + cu.row0,
+                      t.row_stats + p.rows + cu.row0);
       } else {
         const int64_t r = u / t.nchunks, k = u % t.nchunks;
         RowCursor cur;
         cur.seek(p, r);
         const int64_t i0 = k * t.chunk, i1 = i0 + t.chunk < p.n ? i0 + t.chunk : p.n;
-        write_row_range<T>(t, cur, i0, i1, t.row_stats[2 * r], t.row_stats[2 * r + 1]);
+        write_row_range<T>(t, cur, i0, i1, t.row_stats[r], t.row_stats[p.rows + r]);
       }
     }
   }

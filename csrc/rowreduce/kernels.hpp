@@ -44,7 +44,7 @@ struct Task {
   int64_t col_block = 0;       // Columns: reduction positions per block
   int64_t units = 0;
   State* states = nullptr;     // nchunks > 1: [rows][nchunks]
-  double* row_stats = nullptr; // nchunks > 1 and softmax/log_softmax: [rows][2]
+  double* row_stats = nullptr; // nchunks > 1 and softmax/log_softmax: [2][rows] (p1s, then p2s)
   // Weighted rows the kernels cannot finish (SciPy's direct formula applies, or the
   // weights at the maximum cancel exactly): recomputed by the driver, elementwise.
   void (*weighted_fallback)(const Task&, int64_t row, double* res, double* sign) = nullptr;

@@ -4,6 +4,7 @@
 // into another by the linker.
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <type_traits>
 
 #if defined(__SSE2__) || defined(__AVX2__) || defined(__AVX512F__)

@@ -18,7 +18,8 @@ namespace {
 constexpr int64_t kRowChunk = 65536;   // elements of a row per unit (a multiple of every block)
 constexpr int64_t kUnitWork = 65536;   // elements per unit when several short rows share one
 constexpr int64_t kColBlockBytes = 512 * 1024;  // Columns: bytes per block, at most
-constexpr int64_t kColBlocksPerChunk = 256;
+constexpr int64_t kColBlocksPerChunk = 256;  // Columns: blocks per unit, at most
+constexpr int64_t kMinUnits = 16;             // Columns: shorten chunks until there are this many units
 constexpr double kStreamBytes = 64.0 * 1024 * 1024;
 
 // Weighted rows the kernels hand back (kernels.hpp: Task::weighted_fallback).
@@ -125,10 +126,16 @@ void run(const ReduceSpec& spec, DType dtype, Op op, int threads) {
     int64_t block = kColMaxBlock;
     while (block > 8 && block * width * elem > kColBlockBytes) block /= 2;
     t.col_block = block;
-    t.chunk = block * kColBlocksPerChunk;
+    // at least kMinUnits units where the reduction is long enough (chunks of 8 blocks or
+    // more), so that machines with more cores than this one have work for each (the shape
+    // alone decides)
+    const int64_t tiles = (p.lanes + t.lane_tile - 1) / t.lane_tile, outer = p.rows / p.lanes;
+    int64_t blocks_per_chunk = kColBlocksPerChunk;
+    auto units = [&](int64_t bpc) { return outer * tiles * ((p.n + block * bpc - 1) / (block * bpc)); };
+    while (blocks_per_chunk > 8 && units(blocks_per_chunk) < kMinUnits) blocks_per_chunk /= 2;
+    t.chunk = block * blocks_per_chunk;
     t.nchunks = (p.n + t.chunk - 1) / t.chunk;
-    const int64_t tiles = (p.lanes + t.lane_tile - 1) / t.lane_tile;
-    t.units = (p.rows / p.lanes) * tiles * t.nchunks;
+    t.units = outer * tiles * t.nchunks;
   } else {
     t.chunk = kRowChunk;
     t.nchunks = (p.n + t.chunk - 1) / t.chunk;

@@ -13,6 +13,8 @@
 //                       +inf above 88.72, gradual underflow below -87.34, 0 below -103.98.
 //  exp<VD>(x)   double  max error < 1 ulp (sampled); same special values, overflow above
 //                       709.78, gradual underflow below -708.40, 0 below -745.14.
+//  exp_term_n   double  x in [-705, 0]: max error 0.65 ulp (sampled); the terms of the Fast
+//                       sums, x < -705 gives exp(-705) (see below); float: exp_nonpos.
 //  log<VD>(x)   double  < 1 ulp; log(0) = -inf, log(x<0) = NaN, log(+inf) = +inf.
 //  log1p<VD>(x) double  < 1 ulp, exact for |x| < 2^-54; log1p(-1) = -inf, x < -1 -> NaN.
 //
@@ -128,10 +130,12 @@ DK_INLINE void exp_nonpos_n(V* x) {
   DK_UNROLL for (int u = 0; u < U; ++u) x[u] = scale_exact(p[u], k[u], t[u]);
 }
 
-// exp(x) of a term of a float64 sum whose largest term is 1 (the Fast log-sum-exp sums):
-// x <= 0 or NaN; x < -705 gives exp(-705), which vanishes in such a sum like the exact
-// value would, and keeps every intermediate normal. Max error 0.55 ulp (sampled in
-// tests/test_math.py), against 1.02 for exp_nonpos, in 27 instead of 32 AVX-512 operations.
+// exp(x) of a term of a float64 Fast log-sum-exp sum: x <= 0 or NaN, relative to a maximum
+// whose own term (1) is in the same sum or in the running sum it is added to; x < -705
+// gives exp(-705), which vanishes next to that 1 like the exact value would (a block adds
+// at most 2048 such terms, < 2^-1006), and keeps every intermediate normal. Max error 0.65
+// ulp (sampled in tests/test_math.py), against 1.02 for exp_nonpos, in 27 instead of 32
+// AVX-512 operations.
 // Method: x = (16 e + j) ln2/16 + r with |r| <= ln2/32, so that
 // exp(x) = 2^e 2^(j/16) exp(r); 2^(j/16) = hi[j] + lo[j] from a table of 16,
 // exp(r) - 1 = r + r^2 P4(r) (tools/remez.py), combined as hi + (lo + hi (exp(r) - 1)).

@@ -279,7 +279,8 @@ inline VD lookup16(const double* tbl, VD t) {
   const __m256i j = _mm256_and_si256(_mm256_castpd_si256(t.v), _mm256_set1_epi64x(15));
   return {_mm256_i64gather_pd(tbl, j, 8)};
 }
-// 2^floor(k / 16) from the bits of t = magic + k: bits 4..15 of k are the exponent
+// 2^floor(k / 16) from the bits of t = magic + k: bits 4..15 of k are the exponent (valid
+// for floor(k / 16) in [-1022, 1023]; exp_term_n's clamp keeps it >= -1018)
 inline VD pow2_16(VD t) {
   __m256i b = _mm256_slli_epi64(_mm256_castpd_si256(t.v), 48);
   b = _mm256_and_si256(b, _mm256_set1_epi64x((long long)0xFFF0000000000000ull));
