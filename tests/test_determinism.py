@@ -44,6 +44,11 @@ def make_cases():
     col_special[:, 3] = np.linspace(-50, 50, 3000)
     cases["column special values"] = (col_special, 0)
     cases["column special values f64"] = (col_special.astype(np.float64)[:, :37], 0)
+    masked = rng.standard_normal((300, 70)).astype(np.float32)
+    masked[:, ::3] = -np.inf
+    masked[:, 1::7] -= 95.0  # subnormal exponentials next to masked lanes
+    cases["masked rows"] = (masked, 1)
+    cases["masked rows f64"] = (masked.astype(np.float64) - np.float64(620.0) * (np.arange(70) % 5 == 0), 1)
     return cases
 
 

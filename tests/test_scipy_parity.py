@@ -794,6 +794,30 @@ def test_column_blocks_special_values(name, dtype, n, width):
     check(name, x.T, axis=1)
 
 
+@pytest.mark.parametrize("name", ["logsumexp", "softmax", "log_softmax"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [16, 33, 300, 5000])
+def test_masked_and_far_below_the_maximum(name, dtype, n):
+    # -inf masks (exp gives exactly 0) and finite values whose exponentials relative to
+    # the maximum are subnormal or underflow: computed apart from the ordinary lanes
+    rng = np.random.default_rng(n)
+    x = rng.normal(0, 2, (12, n))
+    x[0, ::2] = -np.inf                                    # half masked
+    x[1, 1:] = -np.inf                                     # one element left
+    x[2] = x[2].max() - rng.uniform(86, 106, n)            # float32 subnormal range
+    x[2, 0] = x[2].max() + 100
+    x[3] = x[3].max() - rng.uniform(700, 750, n)           # float64 subnormal range
+    x[3, n // 2] = 0.0
+    x[4, :: 3] = -np.inf
+    x[4, 1::3] -= 95                                       # masks and subnormals in one vector
+    x[5, :] = -np.inf
+    x[6, 1:] = -1e30                                       # huge gaps
+    x = x.astype(dtype)
+    for arr in (x, np.asfortranarray(x)):
+        check(name, arr, axis=1)
+        check(name, arr.T, axis=0)
+
+
 @pytest.mark.parametrize("threads", [1, 2, 3, 8])
 def test_large_threaded(threads):
     rng = np.random.default_rng(3)

@@ -2,8 +2,11 @@
 // probe so that every figure can be quoted as a fraction of the machine's limit.
 //
 //   dk_bench [--threads N] [--isa baseline|avx2|avx512] [--reps R] [--quick] [--only TEXT]
+//            [--shape ROWS COLS AXIS [--f64]]
 //
 // --only keeps the cases whose "op dtype (rows, cols) axis" description contains TEXT.
+// --shape times logsumexp on that one shape instead (float32, or float64 with --f64) and
+// skips the in-cache rates.
 //
 // Prints one line per case: op, dtype, shape, axis, ISA, threads, best time, GB/s of
 // input read, fraction of the measured read bandwidth, and elements per ns.
@@ -105,7 +108,8 @@ double time_case(const Case& c, int threads, int reps) {
 
 int main(int argc, char** argv) {
   int threads = default_threads(), reps = 10;
-  bool quick = false;
+  bool quick = false, custom = false, f64 = false;
+  Case shape_case{"logsumexp", false, 0, 0, 1};
   std::string only;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -113,12 +117,25 @@ int main(int argc, char** argv) {
     else if (a == "--reps" && i + 1 < argc) reps = std::atoi(argv[++i]);
     else if (a == "--quick") quick = true;
     else if (a == "--only" && i + 1 < argc) only = argv[++i];
+    else if (a == "--f64") f64 = true;
+    else if (a == "--shape" && i + 3 < argc) {
+      custom = true;
+      shape_case.rows = std::atoll(argv[++i]);
+      shape_case.cols = std::atoll(argv[++i]);
+      shape_case.axis = std::atoi(argv[++i]);
+      if (shape_case.rows < 1 || shape_case.cols < 1 || (shape_case.axis != 0 && shape_case.axis != 1)) {
+        std::fprintf(stderr, "--shape needs ROWS >= 1, COLS >= 1 and AXIS 0 or 1\n");
+        return 2;
+      }
+    }
     else if (a == "--isa" && i + 1 < argc) {
       Isa isa;
       if (!parse_isa(argv[++i], &isa)) { std::fprintf(stderr, "unknown ISA %s\n", argv[i]); return 2; }
       set_active_isa(isa);
     } else {
-      std::fprintf(stderr, "usage: dk_bench [--threads N] [--isa LEVEL] [--reps R] [--quick] [--only TEXT]\n");
+      std::fprintf(stderr,
+                   "usage: dk_bench [--threads N] [--isa LEVEL] [--reps R] [--quick] [--only TEXT]"
+                   " [--shape ROWS COLS AXIS [--f64]]\n");
       return 2;
     }
   }
@@ -126,14 +143,15 @@ int main(int argc, char** argv) {
   const double bw = read_bandwidth((size_t)(512e6 * scale), threads, 7);
   std::printf("# CPU: %s | ISA: %s | threads: %d | read bandwidth %.1f GB/s (%.0f MB streamed)\n",
               cpu_brand().c_str(), isa_name(active_isa()), threads, bw, 512 * scale);
-  // The other limit: the arithmetic rate of the same kernel on data that stays in cache
-  // (an exponential per element), for float32 and float64.
-  // arithmetic roofs: L2-resident inputs (long rows in both dtypes, short rows, columns)
+  // The other limit: the arithmetic rate of the same kernels on data that stays in L2 (an
+  // exponential per element): long rows in both dtypes, short rows, columns.
   const Case in_cache[] = {{"logsumexp", false, 128, 4096, 1},
                            {"logsumexp", true, 128, 2048, 1},
                            {"logsumexp", false, 32768, 16, 1},
                            {"logsumexp", false, 64, 8192, 0}};
+  shape_case.f64 = f64;
   for (const Case& c : in_cache) {
+    if (custom) break;
     const double t = c.f64 ? time_case<double>(c, threads, 200) : time_case<float>(c, threads, 200);
     std::printf("# in-cache rate, logsumexp %s (%lld, %lld) axis %d: %.2f elem/ns (= %.1f GB/s of input)\n",
                 c.f64 ? "float64" : "float32", (long long)c.rows, (long long)c.cols, c.axis,
@@ -147,8 +165,9 @@ int main(int argc, char** argv) {
       {"logsumexp", false, 32000, 4096, 0}, {"logsumexp", false, 1000000, 16, 0},
       {"softmax", false, 4096, 32000, 1},   {"log_softmax", false, 4096, 32000, 1},
   };
-  for (const Case& c0 : cases) {
-    Case c = c0;
+  const size_t ncases = custom ? 1 : sizeof cases / sizeof cases[0];
+  for (size_t ci = 0; ci < ncases; ++ci) {
+    Case c = custom ? shape_case : cases[ci];
     char key[96];
     std::snprintf(key, sizeof key, "%s %s (%lld, %lld) %d", c.op, c.f64 ? "float64" : "float32", (long long)c.rows,
                   (long long)c.cols, c.axis);

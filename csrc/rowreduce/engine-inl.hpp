@@ -50,16 +50,19 @@ constexpr int kFlushRows = 8;
 constexpr int64_t kSmallRow = 32;  // rows this short are reduced with one row per lane
 constexpr int kSmallTile = 64;     // rows per small-row tile
 
-inline double tree_sum(double* a, int n) {  // n a power of two
-  for (int w = n / 2; w >= 1; w /= 2)
-    for (int j = 0; j < w; ++j) a[j] = a[j] + a[j + w];
-  return a[0];
+// Fixed pairwise trees over the canonical lanes of a block, held in U vectors (vector u
+// holds lanes [uN, uN + N)): lane j meets lane j + w for w = L/2, L/4, ..., 1; whole
+// vectors while w spans vectors, then within the last one (fold_*, vec-inl.hpp). The
+// pairing depends on L only, not on the vector width.
+template <int U>
+DK_INLINE double tree_sum_vec(VD* v) {
+  DK_UNROLL for (int w = U / 2; w >= 1; w /= 2) DK_UNROLL for (int u = 0; u < w; ++u) v[u] = v[u] + v[u + w];
+  return fold_sum(v[0]);
 }
-template <class T>
-inline T tree_max(T* a, int n) {
-  for (int w = n / 2; w >= 1; w /= 2)
-    for (int j = 0; j < w; ++j) a[j] = a[j + w] > a[j] ? a[j + w] : a[j];
-  return a[0];
+template <class V, int U>
+DK_INLINE auto tree_max_vec(V* v) {
+  DK_UNROLL for (int w = U / 2; w >= 1; w /= 2) DK_UNROLL for (int u = 0; u < w; ++u) v[u] = vmax(v[u + w], v[u]);
+  return fold_max(v[0]);
 }
 
 inline bool is_finite(double x) { return x - x == 0.0; }
@@ -294,9 +297,7 @@ inline T block_max(const T* x, const T* b, int64_t len) {
   V mx[U];
   DK_UNROLL for (int u = 0; u < U; ++u) mx[u] = splat_as<V>(T(-__builtin_inf()));
   for (int64_t i = 0; i < full; i += L) max_row<T, W>(mx, x + i, W ? b + i : nullptr);
-  alignas(64) T lanes[L];
-  DK_UNROLL for (int u = 0; u < U; ++u) store(lanes + u * N, mx[u]);
-  T m = tree_max(lanes, L);
+  T m = tree_max_vec<V, U>(mx);
   for (int64_t i = full; i < len; ++i) {
     const T a = W && b[i] == T(0) ? T(-__builtin_inf()) : x[i];
     m = a > m ? a : m;
@@ -373,15 +374,9 @@ inline State block_sum(const T* x, const T* b, int64_t len, T m, const T* nx = n
   }
   if (rem) acc_row<T, M, W>(acc, tx, tb, vm, vm64);
   acc_flush(acc);
-  alignas(64) double sl[L], cl[L];
-  constexpr int H = SumAcc<T>::kF32 ? N / 2 : N;  // doubles per VD
-  DK_UNROLL for (int u = 0; u < SumAcc<T>::U64; ++u) {
-    store(sl + u * H, acc.s64[u]);
-    store(cl + u * H, acc.c64[u]);
-  }
-  const double s = tree_sum(sl, L);
+  const double s = tree_sum_vec<SumAcc<T>::U64>(acc.s64);
   if (M == Mode::Fast) return State{double(m), s, 0.0};
-  return State{double(m), tree_sum(cl, L), s};
+  return State{double(m), tree_sum_vec<SumAcc<T>::U64>(acc.c64), s};
 }
 
 // Each block's second pass prefetches the block kPrefetchBlocks ahead (contiguous rows),

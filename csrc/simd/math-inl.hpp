@@ -29,6 +29,7 @@
 template <class V> struct ExpConst;
 template <> struct ExpConst<VF> {
   static constexpr float kLo = -104.0f, kHi = 89.0f;
+  static constexpr float kNormLo = -87.0f;  // exp(x) is a normal float for x >= kNormLo
   static constexpr float kLog2e = 1.44269504088896341f;
   static constexpr float kMagic = 12582912.0f;         // 1.5 * 2^23
   static constexpr float kLn2Hi = 0.693359375f;        // 355/512: k * kLn2Hi exact for |k| < 2^15
@@ -38,6 +39,7 @@ template <> struct ExpConst<VF> {
 };
 template <class V> struct ExpConstD {
   static constexpr double kLo = -746.0, kHi = 710.0;
+  static constexpr double kNormLo = -708.0;  // exp(x) is a normal double for x >= kNormLo
   static constexpr double kLog2e = 1.4426950408889634;
   static constexpr double kMagic = 6755399441055744.0;  // 1.5 * 2^52
   static constexpr double kLn2Hi = 6.93147180369123816490e-01;  // 21 trailing zero bits
@@ -81,31 +83,18 @@ DK_INLINE V exp_reduced(V r) {
   return (r2 * p + r) + splat_as<V>(T(1));
 }
 
-// exp(x) for x <= 0 or NaN: the shape of every row-reduction call (x = a - max), which
-// can skip the overflow clamp. `x` may be -inf (gives 0).
-template <class V>
-DK_INLINE V exp_nonpos(V x) {
-  using C = ExpConst<V>;
-  using T = typename VecTraits<V>::T;
-  x = vmax(splat_as<V>(T(C::kLo)), x);  // NaN passes through (second operand)
-  V t = x * splat_as<V>(T(C::kLog2e)) + splat_as<V>(T(C::kMagic));
-  V k = t - splat_as<V>(T(C::kMagic));
-  V r = (x - k * splat_as<V>(T(C::kLn2Hi))) - k * splat_as<V>(T(C::kLn2Lo));
-  return scale_exact(exp_reduced(r), k, t);
-}
-
-// exp_nonpos of U independent vectors in lockstep, operation by operation: the same bits
-// as U calls, but the instruction stream offers the out-of-order core U independent
-// operations at every step instead of one long dependency chain after another (the
-// scheduler fills up with waiting operations of a single chain otherwise).
+// exp of U independent vectors already clamped to [kLo, 0] (or NaN), in lockstep, operation
+// by operation: the same bits as one at a time, but the instruction stream offers the
+// out-of-order core U independent operations at every step instead of one long dependency
+// chain after another (the scheduler fills up with waiting operations of a single chain
+// otherwise).
 template <int U, class V>
-DK_INLINE void exp_nonpos_n(V* x) {
+DK_INLINE void exp_clamped_n(V* x) {
   using C = ExpConst<V>;
   using T = typename VecTraits<V>::T;
   auto c = [](int i) { return splat_as<V>(T(C::c[i])); };
   constexpr int deg = sizeof(C::c) / sizeof(C::c[0]) - 1;
   V t[U], k[U], r[U], r2[U], p[U];
-  DK_UNROLL for (int u = 0; u < U; ++u) x[u] = vmax(splat_as<V>(T(C::kLo)), x[u]);
   DK_UNROLL for (int u = 0; u < U; ++u) t[u] = x[u] * splat_as<V>(T(C::kLog2e)) + splat_as<V>(T(C::kMagic));
   DK_UNROLL for (int u = 0; u < U; ++u) k[u] = t[u] - splat_as<V>(T(C::kMagic));
   DK_UNROLL for (int u = 0; u < U; ++u) r[u] = (x[u] - k[u] * splat_as<V>(T(C::kLn2Hi))) - k[u] * splat_as<V>(T(C::kLn2Lo));
@@ -116,7 +105,7 @@ DK_INLINE void exp_nonpos_n(V* x) {
     DK_UNROLL for (int u = 0; u < U; ++u) b[u] = (c(2) + c(3) * r[u]) + c(4) * r2[u];
     DK_UNROLL for (int u = 0; u < U; ++u) p[u] = a[u] + r2[u] * b[u];
   } else {
-    static_assert(deg == 9, "exp_nonpos_n: unexpected degree");
+    static_assert(deg == 9, "exp_clamped_n: unexpected degree");
     V r4[U], q0[U], q1[U], q2[U], q3[U], q4[U];
     DK_UNROLL for (int u = 0; u < U; ++u) r4[u] = r2[u] * r2[u];
     DK_UNROLL for (int u = 0; u < U; ++u) q0[u] = c(0) + c(1) * r[u];
@@ -128,6 +117,30 @@ DK_INLINE void exp_nonpos_n(V* x) {
   }
   DK_UNROLL for (int u = 0; u < U; ++u) p[u] = (r2[u] * p[u] + r[u]) + splat_as<V>(T(1));
   DK_UNROLL for (int u = 0; u < U; ++u) x[u] = scale_exact(p[u], k[u], t[u]);
+}
+
+// exp(x) for x <= 0 or NaN: the shape of every row-reduction call (x = a - max), which
+// can skip the overflow clamp. `x` may be -inf (gives 0). Results below the smallest
+// normal number (x < kNormLo) are computed apart, only for vectors holding such a lane
+// finite above kLo: producing a subnormal or an underflow to 0 costs a microcode assist
+// (~150 cycles a vector on Intel), which masked inputs (-inf) would otherwise pay on
+// every vector. The bits are those of clamping at kLo and computing every lane.
+template <class V>
+DK_INLINE V exp_nonpos(V x) {
+  using C = ExpConst<V>;
+  using T = typename VecTraits<V>::T;
+  V e = vmax(splat_as<V>(T(C::kNormLo)), x);  // NaN passes through (second operand)
+  exp_clamped_n<1>(&e);
+  const auto low = lt(x, splat_as<V>(T(C::kNormLo)));
+  if (any(low)) {
+    V tiny = splat_as<V>(T(0));  // exp(kLo) rounds to 0
+    if (any(low & lt(splat_as<V>(T(C::kLo)), x))) {
+      tiny = vmax(splat_as<V>(T(C::kLo)), x);
+      exp_clamped_n<1>(&tiny);
+    }
+    e = select(low, tiny, e);
+  }
+  return e;
 }
 
 // exp(x) of a term of a float64 Fast log-sum-exp sum: x <= 0 or NaN, relative to a maximum
@@ -158,11 +171,14 @@ struct ExpTermConst {
       2.960140695448873e-17, 3.283107224245627e-17, -1.0619946056195963e-16};
 };
 
-// The terms of U vectors in lockstep (float: exp_nonpos_n).
+// The terms of U vectors in lockstep. Float: x < kNormLo gives exp(kNormLo), the smallest
+// normal result, for the same reason as the double clamp at -705 (no subnormal results:
+// see exp_nonpos).
 template <int U, class V>
 DK_INLINE void exp_term_n(V* x) {
   if constexpr (!std::is_same<V, VD>::value) {
-    exp_nonpos_n<U>(x);
+    DK_UNROLL for (int u = 0; u < U; ++u) x[u] = vmax(splat(ExpConst<VF>::kNormLo), x[u]);
+    exp_clamped_n<U>(x);
   } else {
     using C = ExpTermConst;
     auto c = [](int i) { return splat(C::c[i]); };

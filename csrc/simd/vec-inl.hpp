@@ -129,6 +129,25 @@ inline VD scale_exact(VD p, VD k, VD) { return {_mm512_scalef_pd(p.v, k.v)}; }
 inline VD lookup16(const double* tbl, VD t) {
   return {_mm512_permutex2var_pd(_mm512_loadu_pd(tbl), _mm512_castpd_si512(t.v), _mm512_loadu_pd(tbl + 8))};
 }
+// Pairwise trees over the lanes of one vector, lane j with lane j + w for w = half, quarter,
+// ..., 1 (the first operand of vmax is lane j + w): the canonical horizontal reductions.
+inline double fold_sum(VD v) {
+  __m256d a = _mm256_add_pd(_mm512_castpd512_pd256(v.v), _mm512_extractf64x4_pd(v.v, 1));
+  __m128d b = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
+  return _mm_cvtsd_f64(_mm_add_sd(b, _mm_unpackhi_pd(b, b)));
+}
+inline double fold_max(VD v) {
+  __m256d a = _mm256_max_pd(_mm512_extractf64x4_pd(v.v, 1), _mm512_castpd512_pd256(v.v));
+  __m128d b = _mm_max_pd(_mm256_extractf128_pd(a, 1), _mm256_castpd256_pd128(a));
+  return _mm_cvtsd_f64(_mm_max_sd(_mm_unpackhi_pd(b, b), b));
+}
+inline float fold_max(VF v) {
+  const __m512d d = _mm512_castps_pd(v.v);
+  __m256 a = _mm256_max_ps(_mm256_castpd_ps(_mm512_extractf64x4_pd(d, 1)), _mm512_castps512_ps256(v.v));
+  __m128 b = _mm_max_ps(_mm256_extractf128_ps(a, 1), _mm256_castps256_ps128(a));
+  b = _mm_max_ps(_mm_movehl_ps(b, b), b);
+  return _mm_cvtss_f32(_mm_max_ss(_mm_shuffle_ps(b, b, 1), b));
+}
 // p * 2^floor(k / 16) for integral k with p * 2^floor(k / 16) normal (t = magic + k)
 inline VD scale_pow2_16(VD p, VD k, VD) { return {_mm512_scalef_pd(p.v, _mm512_mul_pd(k.v, _mm512_set1_pd(0.0625)))}; }
 
@@ -279,6 +298,19 @@ inline VD lookup16(const double* tbl, VD t) {
   const __m256i j = _mm256_and_si256(_mm256_castpd_si256(t.v), _mm256_set1_epi64x(15));
   return {_mm256_i64gather_pd(tbl, j, 8)};
 }
+inline double fold_sum(VD v) {
+  __m128d b = _mm_add_pd(_mm256_castpd256_pd128(v.v), _mm256_extractf128_pd(v.v, 1));
+  return _mm_cvtsd_f64(_mm_add_sd(b, _mm_unpackhi_pd(b, b)));
+}
+inline double fold_max(VD v) {
+  __m128d b = _mm_max_pd(_mm256_extractf128_pd(v.v, 1), _mm256_castpd256_pd128(v.v));
+  return _mm_cvtsd_f64(_mm_max_sd(_mm_unpackhi_pd(b, b), b));
+}
+inline float fold_max(VF v) {
+  __m128 b = _mm_max_ps(_mm256_extractf128_ps(v.v, 1), _mm256_castps256_ps128(v.v));
+  b = _mm_max_ps(_mm_movehl_ps(b, b), b);
+  return _mm_cvtss_f32(_mm_max_ss(_mm_shuffle_ps(b, b, 1), b));
+}
 // 2^floor(k / 16) from the bits of t = magic + k: bits 4..15 of k are the exponent (valid
 // for floor(k / 16) in [-1022, 1023]; exp_term_n's clamp keeps it >= -1018)
 inline VD pow2_16(VD t) {
@@ -374,6 +406,12 @@ inline VD pow2_magic(VD t) {
   return {_mm_castsi128_pd(_mm_slli_epi64(b, 52))};
 }
 
+inline double fold_sum(VD v) { return _mm_cvtsd_f64(_mm_add_sd(v.v, _mm_unpackhi_pd(v.v, v.v))); }
+inline double fold_max(VD v) { return _mm_cvtsd_f64(_mm_max_sd(_mm_unpackhi_pd(v.v, v.v), v.v)); }
+inline float fold_max(VF v) {
+  __m128 b = _mm_max_ps(_mm_movehl_ps(v.v, v.v), v.v);
+  return _mm_cvtss_f32(_mm_max_ss(_mm_shuffle_ps(b, b, 1), b));
+}
 inline VD lookup16(const double* tbl, VD t) {
   const __m128i b = _mm_castpd_si128(t.v);
   const int64_t j0 = _mm_cvtsi128_si64(b) & 15, j1 = _mm_cvtsi128_si64(_mm_unpackhi_epi64(b, b)) & 15;
@@ -462,6 +500,17 @@ inline VD pow2_magic(VD t) {
   }
   return r;
 }
+template <class T, int N>
+inline T fold_lanes(const T* in, bool is_max) {
+  T a[N];
+  for (int i = 0; i < N; ++i) a[i] = in[i];
+  for (int w = N / 2; w >= 1; w /= 2)
+    for (int j = 0; j < w; ++j) a[j] = is_max ? (a[j + w] > a[j] ? a[j + w] : a[j]) : a[j] + a[j + w];
+  return a[0];
+}
+inline double fold_sum(VD v) { return fold_lanes<double, kND>(v.v, false); }
+inline double fold_max(VD v) { return fold_lanes<double, kND>(v.v, true); }
+inline float fold_max(VF v) { return fold_lanes<float, kNF>(v.v, true); }
 inline VD lookup16(const double* tbl, VD t) {
   VD r;
   DK_LANES(kND) {
