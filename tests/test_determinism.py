@@ -18,6 +18,8 @@ def make_cases():
     cases = {
         "short rows f32": (rng.standard_normal((1003, 13)).astype(np.float32), 1),
         "short rows f64": (rng.standard_normal((1003, 31)), 1),
+        "short rows of 100": (rng.standard_normal((1003, 100)).astype(np.float32), 1),
+        "short rows of 50 f64": (rng.standard_normal((1003, 50)), 1),
         "rows f32": (rng.standard_normal((37, 5003)).astype(np.float32) * 30, 1),
         "rows f64": (rng.standard_normal((37, 5003)) * 30, 1),
         "chunked rows": (big, 1),
