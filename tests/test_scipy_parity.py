@@ -818,6 +818,17 @@ def test_masked_and_far_below_the_maximum(name, dtype, n):
         check(name, arr.T, axis=0)
 
 
+@pytest.mark.parametrize("name", ["logsumexp", "softmax", "log_softmax"])
+def test_float16_layouts(name):
+    # contiguous float16 goes through divkern's own conversion, other layouts through NumPy's
+    x = np.random.default_rng(17).normal(0, 4, (70, 300)).astype(np.float16)
+    x[3, 5], x[4, :] = np.inf, -np.inf
+    for arr in (x, np.asfortranarray(x), x[:, ::2], x[::-1]):
+        for axis in (1, 0, None):
+            res = check(name, arr, axis=axis)
+            assert np.asarray(res).dtype == np.float16
+
+
 @pytest.mark.parametrize("threads", [1, 2, 3, 8])
 def test_large_threaded(threads):
     rng = np.random.default_rng(3)

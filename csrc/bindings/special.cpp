@@ -66,9 +66,29 @@ void softmax(const py::array& x, const std::vector<int>& axes, const py::array& 
   sb.run(log ? rowreduce::Op::LogSoftmax : rowreduce::Op::Softmax, threads);
 }
 
+// float16 <-> float32 between two contiguous arrays of the same size.
+void convert_half(const py::array& src, const py::array& dst, int threads) {
+  const bool to_half = src.dtype().kind() == 'f' && src.dtype().itemsize() == 4;
+  const bool from_half = src.dtype().kind() == 'f' && src.dtype().itemsize() == 2;
+  if (!(to_half && dst.dtype().kind() == 'f' && dst.dtype().itemsize() == 2) &&
+      !(from_half && dst.dtype().kind() == 'f' && dst.dtype().itemsize() == 4))
+    throw py::type_error("convert_half: expected float16 -> float32 or float32 -> float16");
+  const int flags = py::array::c_style;
+  if (!(src.flags() & flags) || !(dst.flags() & flags) || !dst.writeable())
+    throw std::invalid_argument("convert_half: src and dst must be C-contiguous and dst writable");
+  if (src.size() != dst.size()) throw std::invalid_argument("convert_half: src and dst sizes differ");
+  const void* s = src.data();
+  void* d = const_cast<py::array&>(dst).mutable_data();
+  const int64_t n = (int64_t)src.size();
+  py::gil_scoped_release nogil;
+  rowreduce::convert_half(s, d, n, to_half, threads);
+}
+
 }  // namespace
 
 void init_special(py::module_& m) {
+  m.def("convert_half", &convert_half, py::arg("src"), py::arg("dst"), py::arg("threads"),
+        "float16 -> float32 or float32 -> float16 (rounded to nearest even) between C-contiguous arrays.");
   m.def("logsumexp", &logsumexp, py::arg("x"), py::arg("axes"), py::arg("b"), py::arg("out"), py::arg("sign"),
         py::arg("threads"),
         "log(sum(b * exp(x))) over `axes` into `out` (and `sign`), which keep the reduced axes as size 1.\n"

@@ -71,6 +71,9 @@ struct Table {
   void (*log1p_f64)(const double*, double*, int64_t) = nullptr;
   // Sum of n floats read with this level's widest loads: the benchmarks' bandwidth probe.
   double (*stream_sum_f32)(const float*, int64_t) = nullptr;
+  // float16 (as bits) <-> float32, correctly rounded: float16 data is reduced in float32.
+  void (*half_to_float)(const uint16_t*, float*, int64_t) = nullptr;
+  void (*float_to_half)(const float*, uint16_t*, int64_t) = nullptr;
 };
 
 // The table of an ISA level, or nullptr when that level was not compiled in or this CPU

@@ -29,6 +29,7 @@ using rowreduce::Task;
 #include "core/odometer-inl.hpp"
 #include "simd/vec-inl.hpp"
 #include "simd/math-inl.hpp"
+#include "simd/half-inl.hpp"
 #include "rowreduce/engine-inl.hpp"
 
 void fill_rowreduce_table(rowreduce::Table& t) {
@@ -41,6 +42,8 @@ void fill_rowreduce_table(rowreduce::Table& t) {
   t.log_f64 = &log_f64;
   t.log1p_f64 = &log1p_f64;
   t.stream_sum_f32 = &stream_sum_f32;
+  t.half_to_float = &half_to_float;
+  t.float_to_half = &float_to_half;
 }
 
 }  // namespace DK_ISA_NS

@@ -178,5 +178,19 @@ void run(const ReduceSpec& spec, DType dtype, Op op, int threads) {
   }
 }
 
+void convert_half(const void* src, void* dst, int64_t n, bool to_half, int threads) {
+  const Table* table = table_for(active_isa());
+  if (!table) throw std::runtime_error("internal: no kernels for the active ISA level");
+  constexpr int64_t kPiece = 1 << 16;
+  threads = threads < 1 ? 1 : threads;
+  parallel_for((n + kPiece - 1) / kPiece, 1, threads, [&](int64_t p0, int64_t p1) {
+    const int64_t i0 = p0 * kPiece, i1 = p1 * kPiece < n ? p1 * kPiece : n;
+    if (to_half)
+      table->float_to_half(static_cast<const float*>(src) + i0, static_cast<uint16_t*>(dst) + i0, i1 - i0);
+    else
+      table->half_to_float(static_cast<const uint16_t*>(src) + i0, static_cast<float*>(dst) + i0, i1 - i0);
+  });
+}
+
 }  // namespace rowreduce
 }  // namespace divkern

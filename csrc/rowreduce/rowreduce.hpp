@@ -21,5 +21,10 @@ enum class DType : int { F32 = 0, F64 = 1 };
 // `threads` threads; the result does not depend on either.
 void run(const ReduceSpec& spec, DType dtype, Op op, int threads);
 
+// n contiguous float16 values (as bits) to float32, or back (to_half), correctly rounded,
+// with the active ISA level's conversion on up to `threads` threads: float16 input is
+// reduced in float32 and its results rounded once.
+void convert_half(const void* src, void* dst, int64_t n, bool to_half, int threads);
+
 }  // namespace rowreduce
 }  // namespace divkern
