@@ -29,6 +29,14 @@ struct Odometer {
       idx[k] = 0;
     }
   }
+  // `count` steps (>= 1) along the last axis, where the current run has at least `count`
+  // left; carries into the outer axes when the run ends exactly.
+  void advance_run(int64_t count) {
+    const int last = d->nd - 1;
+    for (int op = 0; op < kNumOperands; ++op) off[op] += (count - 1) * d->stride[op][last];
+    idx[last] += count - 1;
+    next();
+  }
 };
 
 // Base offsets (in elements) of reduced row r for each operand. Rows are numbered in the

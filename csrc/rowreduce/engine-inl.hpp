@@ -408,7 +408,10 @@ struct RowBlocks {
         b(plan.present[kB] ? operand<T>(plan, kB) + cur.off(kB) : nullptr),
         b_step(plan.present[kB] ? plan.inner.stride[kB][plan.inner.nd - 1] : 0) {}
 
-  const T* gather(int op, const T* base, int64_t i0, int64_t len, T* buf) const {
+  // Calls f(offset of the run's first element, run stride, position in [0, len), run
+  // length) for the runs along the last inner axis that cover elements [i0, i0 + len).
+  template <class F>
+  void for_runs(int op, int64_t i0, int64_t len, F f) const {
     Odometer od;
     od.seek(p.inner, i0);
     const int last = p.inner.nd - 1;
@@ -417,12 +420,21 @@ struct RowBlocks {
     while (i < len) {
       const int64_t run_len = p.inner.size[last] - od.idx[last];
       const int64_t take = run_len < len - i ? run_len : len - i;
-      const T* src = base + od.off[op];
-      for (int64_t j = 0; j < take; ++j) buf[i + j] = src[j * st];
+      f(od.off[op], st, i, take);
       i += take;
-      for (int64_t j = 0; j < take; ++j) od.next();  // cheap: stays in the last axis
+      od.advance_run(take);
     }
+  }
+  const T* gather(int op, const T* base, int64_t i0, int64_t len, T* buf) const {
+    for_runs(op, i0, len, [&](int64_t off, int64_t st, int64_t i, int64_t take) {
+      for (int64_t j = 0; j < take; ++j) buf[i + j] = base[off + j * st];
+    });
     return buf;
+  }
+  void scatter(int op, T* base, int64_t i0, int64_t len, const T* buf) const {
+    for_runs(op, i0, len, [&](int64_t off, int64_t st, int64_t i, int64_t take) {
+      for (int64_t j = 0; j < take; ++j) base[off + j * st] = buf[i + j];
+    });
   }
   const T* xs(int64_t i0, int64_t len, T* buf) const {
     return p.layout == Layout::Rows ? x + i0 : gather(kX, x, i0, len, buf);
@@ -557,9 +569,7 @@ inline void write_row_range(const Task& t, const RowCursor& cur, int64_t i0, int
   for (int64_t i = i0; i < i1; i += B) {
     const int64_t len = i1 - i < B ? i1 - i : B;
     write_segment<T>(rb.xs(i, len, xbuf), obuf, len, log_out, p1, p2);
-    Odometer od;
-    od.seek(p.inner, i);
-    for (int64_t j = 0; j < len; ++j, od.next()) out[od.off[kOut]] = obuf[j];
+    rb.scatter(kOut, out, i, len, obuf);
   }
 }
 
