@@ -819,6 +819,27 @@ def test_masked_and_far_below_the_maximum(name, dtype, n):
 
 
 @pytest.mark.parametrize("name", ["logsumexp", "softmax", "log_softmax"])
+@pytest.mark.parametrize("dtype", [">f2", ">f4", ">f8", "<f4", ">i4"])
+def test_non_native_byte_order(name, dtype):
+    x = np.random.default_rng(18).normal(0, 3, (6, 40))
+    if dtype.endswith("i4"):
+        x = np.round(x)
+    xb = x.astype(dtype)
+    res = check(name, xb, axis=1)
+    np.testing.assert_array_equal(res, getattr(divkern, name)(xb.astype(xb.dtype.newbyteorder("=")), axis=1))
+    if name == "logsumexp":
+        check(name, xb, axis=1, b=np.linspace(0, 1, 40).astype(dtype))
+
+
+def test_unaligned_float16():
+    buf = np.zeros(2 * 300 + 1, np.uint8)
+    x = np.frombuffer(buf.data, np.float16, count=300, offset=1)
+    assert not x.flags.aligned
+    for name in ("logsumexp", "softmax", "log_softmax"):
+        check(name, x)
+
+
+@pytest.mark.parametrize("name", ["logsumexp", "softmax", "log_softmax"])
 def test_float16_layouts(name):
     # contiguous float16 goes through divkern's own conversion, other layouts through NumPy's
     x = np.random.default_rng(17).normal(0, 4, (70, 300)).astype(np.float16)

@@ -18,8 +18,17 @@ namespace bind {
 
 namespace py = pybind11;
 
+// True when `dt` stores its values in this machine's byte order.
+inline bool native_order(const py::dtype& dt) {
+  const char bo = dt.byteorder();
+  const uint16_t probe = 1;
+  const char native = *reinterpret_cast<const unsigned char*>(&probe) ? '<' : '>';
+  return bo == '=' || bo == '|' || bo == native;
+}
+
 inline rowreduce::DType dtype_of(const py::array& a, const char* name) {
   const auto dt = a.dtype();
+  if (!native_order(dt)) throw py::type_error(std::string(name) + ": byte order is not the machine's");
   if (dt.kind() == 'f' && dt.itemsize() == 4) return rowreduce::DType::F32;
   if (dt.kind() == 'f' && dt.itemsize() == 8) return rowreduce::DType::F64;
   throw py::type_error(std::string(name) + ": expected a float32 or float64 array, got " +

@@ -77,6 +77,11 @@ void convert_half(const py::array& src, const py::array& dst, int threads) {
   if (!(src.flags() & flags) || !(dst.flags() & flags) || !dst.writeable())
     throw std::invalid_argument("convert_half: src and dst must be C-contiguous and dst writable");
   if (src.size() != dst.size()) throw std::invalid_argument("convert_half: src and dst sizes differ");
+  if (!native_order(src.dtype()) || !native_order(dst.dtype()))
+    throw py::type_error("convert_half: byte order is not the machine's");
+  if (reinterpret_cast<uintptr_t>(src.data()) % (uintptr_t)src.itemsize() != 0 ||
+      reinterpret_cast<uintptr_t>(dst.data()) % (uintptr_t)dst.itemsize() != 0)
+    throw std::invalid_argument("convert_half: data is not aligned to its item size");
   const void* s = src.data();
   void* d = const_cast<py::array&>(dst).mutable_data();
   const int64_t n = (int64_t)src.size();

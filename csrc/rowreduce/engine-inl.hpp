@@ -850,6 +850,7 @@ inline void write_lanes(const T* x, T* out, int64_t width, bool log_out, const d
 template <class T>
 struct Units {
   static constexpr int64_t kBatch = 64;
+  static_assert(kBatch <= kSmallTile, "accurate_short_rows puts a batch's rows in one tile");
 
   // Finalises `count` row states (arrays) and writes the results of those rows, starting
   // at row `row0` under the row cursor `cur` (advanced). Softmax rows get their second
@@ -903,7 +904,8 @@ struct Units {
   // kept apart), which is Accurate mode for either input type. Row by row, the set-up of
   // a recomputation cost ~20x a Fast row of 3 elements, and the log-sum-exp of short rows
   // is often near zero.
-  static void accurate_short_rows(const Task& t, const int64_t* rows, int64_t cnt, double* m, double* c,
+  // (not inlined: its 32 KiB tile and small_rows' are never on a worker's stack together)
+  DK_NOINLINE static void accurate_short_rows(const Task& t, const int64_t* rows, int64_t cnt, double* m, double* c,
                                   double* s) {
     const ReducePlan& p = t.plan;
     const int64_t n = p.n;
@@ -971,7 +973,7 @@ struct Units {
 
   // Short contiguous rows: transpose a tile so that each SIMD lane holds one row, then
   // reduce all rows of the tile at once (no per-row horizontal work).
-  static void small_rows(const Task& t, RowCursor& cur, int64_t count, double* m, double* c, double* s) {
+  DK_NOINLINE static void small_rows(const Task& t, RowCursor& cur, int64_t count, double* m, double* c, double* s) {
     using V = typename Lanes<T>::V;
     constexpr int N = Lanes<T>::N;
     const ReducePlan& p = t.plan;

@@ -1,5 +1,6 @@
 // float16 <-> float32 conversion of contiguous arrays, correctly rounded (to nearest, ties
-// to even, with subnormals, overflow to infinity and NaN kept NaN). Re-included per ISA
+// to even, with subnormals, overflow to infinity and NaN kept NaN): NumPy's casts, except
+// that a signalling NaN comes out quiet. Re-included per ISA
 // level inside `namespace divkern::DK_ISA_NS`; includes nothing. With F16C (the AVX2 and
 // AVX-512 levels) the hardware converts; elsewhere the bit manipulations below give the
 // same bits, NaN included (quieted, upper payload bits kept, as F16C does).

@@ -26,9 +26,11 @@
 #ifndef DK_INLINE
 #if defined(_MSC_VER)
 #define DK_INLINE __forceinline
+#define DK_NOINLINE __declspec(noinline)
 #define DK_UNROLL
 #else
 #define DK_INLINE inline __attribute__((always_inline))
+#define DK_NOINLINE __attribute__((noinline))
 #define DK_UNROLL _Pragma("GCC unroll 16")
 #endif
 #endif

@@ -46,7 +46,7 @@ def _as_compute(arr, cdt, nthreads):
     """`arr` in the compute dtype; contiguous float16 through divkern's own conversion
     (F16C where the CPU has it; NumPy's cast is 5-50x slower on some machines)."""
     arr = np.asarray(arr)
-    if arr.dtype == np.float16 and cdt == np.float32 and arr.size:
+    if arr.dtype == np.float16 and cdt == np.float32 and arr.size and arr.flags.aligned:
         src = arr if arr.flags.c_contiguous else arr.T if arr.flags.f_contiguous else None
         if src is not None:
             dst = np.empty(src.shape, np.float32)
@@ -213,7 +213,7 @@ def _softmax_dtypes(x: np.ndarray) -> np.dtype:
         )
     if kind in "iu":
         return np.result_type(x.dtype, np.float16)  # the dtype np.exp gives, as in SciPy
-    return x.dtype
+    return x.dtype.newbyteorder("=")  # like np.exp's result: the machine's byte order
 
 
 def _softmax(x, axis, out, threads, log: bool):
