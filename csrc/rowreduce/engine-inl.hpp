@@ -821,27 +821,60 @@ inline void lanes_block(const T* x, const int64_t* xoff, int64_t len, int64_t wi
   }
 }
 
+// Per-lane (p1, p2) of a tile of side-by-side lanes, prepared once for all its positions:
+// whether each vector holds a lane without a finite maximum (written lane by lane), and
+// for float softmax the statistics already rounded to float.
+template <class T>
+struct LaneStats {
+  const double* p1;
+  const double* p2;
+  std::unique_ptr<bool[]> special;
+  std::unique_ptr<float[]> f1, f2;
+  LaneStats(const double* q1, const double* q2, int64_t width, bool log_out) : p1(q1), p2(q2) {
+    constexpr int N = Lanes<T>::N;
+    special.reset(new bool[(size_t)((width + N - 1) / N)]);
+    for (int64_t j = 0; j < width; j += N) {
+      bool sp = false;
+      for (int64_t l = j; l < width && l < j + N; ++l) sp = sp || !(q1[l] > -__builtin_inf() && q1[l] < __builtin_inf());
+      special[(size_t)(j / N)] = sp;
+    }
+    if (std::is_same<T, float>::value && !log_out) {
+      f1.reset(new float[(size_t)width]);
+      f2.reset(new float[(size_t)width]);
+      for (int64_t l = 0; l < width; ++l) {
+        f1[(size_t)l] = float(q1[l]);
+        f2[(size_t)l] = float(q2[l]);
+      }
+    }
+  }
+};
+
 // Pass 2 for one reduction position of `width` side-by-side lanes with per-lane (p1, p2).
 template <class T>
-inline void write_lanes(const T* x, T* out, int64_t width, bool log_out, const double* p1, const double* p2) {
+inline void write_lanes(const T* x, T* out, int64_t width, bool log_out, const LaneStats<T>& st) {
   using V = typename Lanes<T>::V;
   constexpr int N = Lanes<T>::N;
+  const double* p1 = st.p1;
+  const double* p2 = st.p2;
   for (int64_t j = 0; j < width; j += N) {
     const int64_t k = width - j < N ? width - j : N;
-    bool special = false;
-    for (int64_t l = 0; l < k; ++l) special = special || !(p1[j + l] > -__builtin_inf() && p1[j + l] < __builtin_inf());
-    if (special) {
+    if (st.special[(size_t)(j / N)]) {
       for (int64_t l = 0; l < k; ++l) write_segment<T>(x + j + l, out + j + l, 1, log_out, p1[j + l], p2[j + l]);
       continue;
     }
     V a = k == N ? load(x + j) : load_partial(x + j, k, T(0));
     V r;
     if constexpr (std::is_same<T, float>::value) {
-      const int64_t k0 = k < kND ? k : kND, k1 = k - k0;
-      VD m0 = load_partial(p1 + j, k0, 0.0), m1 = load_partial(p1 + j + kND, k1, 0.0);
-      VD q0 = load_partial(p2 + j, k0, 0.0), q1 = load_partial(p2 + j + kND, k1, 0.0);
-      if (!log_out) r = exp_nonpos(a - to_f32(m0, m1)) * to_f32(q0, q1);
-      else r = to_f32((lo_f64(a) - m0) - q0, (hi_f64(a) - m1) - q1);
+      if (!log_out) {
+        const VF m = k == N ? load(st.f1.get() + j) : load_partial(st.f1.get() + j, k, 0.0f);
+        const VF q = k == N ? load(st.f2.get() + j) : load_partial(st.f2.get() + j, k, 0.0f);
+        r = exp_nonpos(a - m) * q;
+      } else {
+        const int64_t k0 = k < kND ? k : kND, k1 = k - k0;
+        VD m0 = load_partial(p1 + j, k0, 0.0), m1 = load_partial(p1 + j + kND, k1, 0.0);
+        VD q0 = load_partial(p2 + j, k0, 0.0), q1 = load_partial(p2 + j + kND, k1, 0.0);
+        r = to_f32((lo_f64(a) - m0) - q0, (hi_f64(a) - m1) - q1);
+      }
     } else {
       VD m0 = load_partial(p1 + j, k, 0.0), q0 = load_partial(p2 + j, k, 0.0);
       r = !log_out ? exp_nonpos(a - m0) * q0 : (a - m0) - q0;
@@ -1104,10 +1137,11 @@ struct Units {
     const ReducePlan& p = t.plan;
     const T* x = operand<T>(p, kX) + outer.off[kX] + lane0;
     T* out = operand<T>(p, kOut) + outer.off[kOut] + lane0;
+    const bool log_out = t.op == Op::LogSoftmax;
+    const LaneStats<T> st(q1, q2, width, log_out);
     Odometer in;
     in.seek(p.inner, p0);
-    for (int64_t q = p0; q < p1; ++q, in.next())
-      write_lanes<T>(x + in.off[kX], out + in.off[kOut], width, t.op == Op::LogSoftmax, q1, q2);
+    for (int64_t q = p0; q < p1; ++q, in.next()) write_lanes<T>(x + in.off[kX], out + in.off[kOut], width, log_out, st);
   }
 
   static void run(const Task& t, int64_t u0, int64_t u1) {
