@@ -108,23 +108,36 @@ inline void merge(State& a, const State& b) {
 //    else underflowed relative to it; the driver recomputes such rows elementwise.
 constexpr double kSensitive = 2.0;
 
-template <bool W>
-inline void finalize_lse(const double* m, const double* c, const double* s, int64_t count, double* out,
-                         double* sign, bool want_sign, bool* redo) {
+// Unweighted rows, kLogGroup vectors of rows at a time: their logarithms in lockstep (one
+// row's log is a long dependency chain through a division; the finalisation of short rows
+// was bound by it).
+constexpr int kLogGroup = 4;
+inline void finalize_lse_unweighted(const double* m, const double* c, const double* s, int64_t count, double* out,
+                                    double* sign, bool want_sign, bool* redo) {
   const VD zero = splat(0.0), one = splat(1.0), inf = splat(__builtin_inf()), nan = splat(__builtin_nan(""));
-  for (int64_t i = 0; i < count; i += kND) {
-    const int64_t k = count - i < kND ? count - i : kND;
-    VD vm = load_partial(m + i, k, 0.0), vc = load_partial(c + i, k, 1.0), vs = load_partial(s + i, k, 0.0);
-    VD res, sg;
-    if (!W) {
+  for (int64_t i0 = 0; i0 < count; i0 += kLogGroup * kND) {
+    VD vm[kLogGroup], vc[kLogGroup], vs[kLogGroup], lg[kLogGroup];
+    int64_t kk[kLogGroup];
+    DK_UNROLL for (int g = 0; g < kLogGroup; ++g) {
+      const int64_t left = count - (i0 + g * kND);
+      kk[g] = left < 0 ? 0 : left < kND ? left : kND;
+      const int64_t at = kk[g] ? i0 + g * kND : 0;  // no pointer past the arrays
+      vm[g] = load_partial(m + at, kk[g], 0.0);
+      vc[g] = load_partial(c + at, kk[g], 1.0);
+      vs[g] = load_partial(s + at, kk[g], 0.0);
+      lg[g] = vc[g];
+    }
+    log_corrected_n<kLogGroup, VD, false>(lg, nullptr);
+    for (int g = 0; g < kLogGroup && kk[g] > 0; ++g) {
+      const int64_t i = i0 + g * kND, k = kk[g];
       // Fast states carry the whole sum in c (s = 0): one log instead of log1p + log
-      res = (any(lt(zero, vs) | lt(vs, zero) | nan_mask(vs)) ? log1p(vs / vc) + log(vc) : log(vc)) + vm;
-      sg = one;
-      res = select(eq(vm, inf), inf, res);
-      auto empty = eq(vm, splat(-__builtin_inf()));
+      VD res = (any(lt(zero, vs[g]) | lt(vs[g], zero) | nan_mask(vs[g])) ? log1p(vs[g] / vc[g]) + lg[g] : lg[g]) + vm[g];
+      VD sg = one;
+      res = select(eq(vm[g], inf), inf, res);
+      auto empty = eq(vm[g], splat(-__builtin_inf()));
       res = select(empty, splat(-__builtin_inf()), res);
       sg = select(empty, zero, sg);
-      auto bad = nan_mask(vm) | nan_mask(vs) | nan_mask(vc);
+      auto bad = nan_mask(vm[g]) | nan_mask(vs[g]) | nan_mask(vc[g]);
       res = select(bad, nan, res);
       sg = select(bad, nan, sg);
       const auto near0 = lt(splat(-kSensitive), res) & lt(res, splat(kSensitive));
@@ -135,6 +148,26 @@ inline void finalize_lse(const double* m, const double* c, const double* s, int6
         store(fr, res);
         for (int64_t j = 0; j < k; ++j) redo[i + j] = fr[j] > -kSensitive && fr[j] < kSensitive;
       }
+      store_partial(out + i, res, k);
+      if (want_sign) store_partial(sign + i, sg, k);
+    }
+  }
+}
+
+template <bool W>
+inline void finalize_lse(const double* m, const double* c, const double* s, int64_t count, double* out,
+                         double* sign, bool want_sign, bool* redo) {
+  if constexpr (!W) {
+    finalize_lse_unweighted(m, c, s, count, out, sign, want_sign, redo);
+    return;
+  }
+  const VD zero = splat(0.0), one = splat(1.0), inf = splat(__builtin_inf()), nan = splat(__builtin_nan(""));
+  for (int64_t i = 0; i < count; i += kND) {
+    const int64_t k = count - i < kND ? count - i : kND;
+    VD vm = load_partial(m + i, k, 0.0), vc = load_partial(c + i, k, 1.0), vs = load_partial(s + i, k, 0.0);
+    VD res, sg;
+    if (!W) {
+      res = sg = zero;  // (finalize_lse_unweighted)
     } else {
       // SciPy's arrangement (the unweighted one too): t = s / c; sign = sign(t + 1) *
       // sign(c); fold t < -1 to -t - 2; out = log1p(t) + log|c| + m (log1p keeps a small

@@ -304,35 +304,52 @@ inline SD mantissa_of(SD x) {
 
 // log(u) + corr / u for u >= 0; corr is the rounding error of u when u = fl(1 + x)
 // (kCorr = false: no correction, and no second division).
+// log(u + corr) for U vectors in lockstep (see exp_clamped_n), corr a first-order
+// correction (log1p) or ignored (kCorr = false).
+template <int U, class V, bool kCorr>
+DK_INLINE void log_corrected_n(V* io, const V* corr) {
+  using L = LogConst;
+  V k[U], f[U], s[U], z[U], q[U], hfsq[U], lo[U];
+  DK_UNROLL for (int v = 0; v < U; ++v) {
+    // subnormal u: scale into the normal range first
+    const V u = io[v];
+    auto tiny = lt(u, splat_as<V>(2.2250738585072014e-308));
+    V us = select(tiny, u * splat_as<V>(18014398509481984.0), u);  // 2^54
+    k[v] = exponent_of(us) - select(tiny, splat_as<V>(54.0), splat_as<V>(0.0));
+    V m = mantissa_of(us);
+    // m in [1, 2): move to [sqrt(1/2), sqrt(2))
+    auto big = lt(splat_as<V>(2.0 * L::kSqrtHalf), m);
+    m = select(big, m * splat_as<V>(0.5), m);
+    k[v] = select(big, k[v] + splat_as<V>(1.0), k[v]);
+    f[v] = m - splat_as<V>(1.0);  // exact (Sterbenz)
+  }
+  DK_UNROLL for (int v = 0; v < U; ++v) s[v] = f[v] / (splat_as<V>(2.0) + f[v]);
+  DK_UNROLL for (int v = 0; v < U; ++v) z[v] = s[v] * s[v];
+  DK_UNROLL for (int v = 0; v < U; ++v) q[v] = splat_as<V>(L::q[6]);
+  for (int i = 5; i >= 0; --i) DK_UNROLL for (int v = 0; v < U; ++v) q[v] = q[v] * z[v] + splat_as<V>(L::q[i]);
+  DK_UNROLL for (int v = 0; v < U; ++v) {
+    V R = z[v] * q[v];
+    hfsq[v] = splat_as<V>(0.5) * f[v] * f[v];
+    lo[v] = k[v] * splat_as<V>(L::kLn2Lo);
+    if constexpr (kCorr) lo[v] = lo[v] + corr[v] / io[v];  // first-order correction for the rounding of u
+    lo[v] = s[v] * (hfsq[v] + R) + lo[v];
+  }
+  DK_UNROLL for (int v = 0; v < U; ++v) {
+    const V u = io[v];
+    V r = k[v] * splat_as<V>(L::kLn2Hi) + (f[v] - (hfsq[v] - lo[v]));
+    // special values: u = 0 -> -inf, u < 0 or NaN -> NaN, u = +inf -> +inf
+    V inf = splat_as<V>(__builtin_inf());
+    r = select(eq(u, splat_as<V>(0.0)), splat_as<V>(-__builtin_inf()), r);
+    r = select(eq(u, inf), inf, r);
+    r = select(lt(u, splat_as<V>(0.0)) | nan_mask(u), splat_as<V>(__builtin_nan("")), r);
+    io[v] = r;
+  }
+}
+
 template <class V, bool kCorr = true>
 inline V log_corrected(V u, V corr) {
-  using L = LogConst;
-  // subnormal u: scale into the normal range first
-  auto tiny = lt(u, splat_as<V>(2.2250738585072014e-308));
-  V us = select(tiny, u * splat_as<V>(18014398509481984.0), u);  // 2^54
-  V k = exponent_of(us) - select(tiny, splat_as<V>(54.0), splat_as<V>(0.0));
-  V m = mantissa_of(us);
-  // m in [1, 2): move to [sqrt(1/2), sqrt(2))
-  auto big = lt(splat_as<V>(2.0 * L::kSqrtHalf), m);
-  m = select(big, m * splat_as<V>(0.5), m);
-  k = select(big, k + splat_as<V>(1.0), k);
-  V f = m - splat_as<V>(1.0);  // exact (Sterbenz)
-  V s = f / (splat_as<V>(2.0) + f);
-  V z = s * s;
-  V q = splat_as<V>(L::q[6]);
-  for (int i = 5; i >= 0; --i) q = q * z + splat_as<V>(L::q[i]);
-  V R = z * q;
-  V hfsq = splat_as<V>(0.5) * f * f;
-  V lo = k * splat_as<V>(L::kLn2Lo);
-  if constexpr (kCorr) lo = lo + corr / u;  // first-order correction for the rounding of u
-  lo = s * (hfsq + R) + lo;
-  V r = k * splat_as<V>(L::kLn2Hi) + (f - (hfsq - lo));
-  // special values: u = 0 -> -inf, u < 0 or NaN -> NaN, u = +inf -> +inf
-  V inf = splat_as<V>(__builtin_inf());
-  r = select(eq(u, splat_as<V>(0.0)), splat_as<V>(-__builtin_inf()), r);
-  r = select(eq(u, inf), inf, r);
-  r = select(lt(u, splat_as<V>(0.0)) | nan_mask(u), splat_as<V>(__builtin_nan("")), r);
-  return r;
+  log_corrected_n<1, V, kCorr>(&u, &corr);
+  return u;
 }
 
 template <class V>
