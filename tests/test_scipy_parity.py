@@ -831,6 +831,40 @@ def test_non_native_byte_order(name, dtype):
         check(name, xb, axis=1, b=np.linspace(0, 1, 40).astype(dtype))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_unaligned_input_and_out(dtype):
+    # SciPy takes unaligned arrays (np.frombuffer at an odd offset, packed records)
+    item = np.dtype(dtype).itemsize
+    raw = np.zeros(item * 240 + 1, np.uint8)
+    x = np.frombuffer(raw.data, dtype, count=240, offset=1).reshape(12, 20).copy()
+    x[...] = np.random.default_rng(19).normal(0, 3, x.shape)
+    ux = np.frombuffer(bytearray(b"\0" + x.tobytes()), dtype, offset=1).reshape(12, 20)
+    assert not ux.flags.aligned
+    for name in ("logsumexp", "softmax", "log_softmax"):
+        check(name, ux, axis=1)
+        check(name, ux, axis=0)
+    check("logsumexp", x, axis=1, b=np.frombuffer(bytearray(b"\0" + np.ones(20, dtype).tobytes()), dtype, offset=1))
+    out = np.frombuffer(bytearray(1 + 12 * item), dtype, offset=1)
+    divkern.logsumexp(x, axis=1, out=out)
+    np.testing.assert_array_equal(out, divkern.logsumexp(x, axis=1))
+    out2 = np.frombuffer(bytearray(1 + 240 * item), dtype, offset=1).reshape(12, 20)
+    divkern.softmax(x, axis=1, out=out2)
+    np.testing.assert_array_equal(out2, divkern.softmax(x, axis=1))
+
+
+def test_non_native_out():
+    x = np.random.default_rng(20).normal(0, 3, (5, 9))
+    xb = x.astype(">f8")
+    out = np.empty((5, 9), ">f8")
+    assert divkern.softmax(xb, axis=1, out=out) is out
+    np.testing.assert_array_equal(out, divkern.softmax(x, axis=1))
+    assert divkern.log_softmax(xb, axis=1, out=xb) is xb  # in place
+    np.testing.assert_array_equal(xb, divkern.log_softmax(x, axis=1))
+    o = np.empty(5, ">f8")
+    divkern.logsumexp(x, axis=1, out=o)
+    np.testing.assert_array_equal(o, divkern.logsumexp(x, axis=1))
+
+
 def test_unaligned_float16():
     buf = np.zeros(2 * 300 + 1, np.uint8)
     x = np.frombuffer(buf.data, np.float16, count=300, offset=1)

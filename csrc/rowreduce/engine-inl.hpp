@@ -904,8 +904,9 @@ inline void write_lanes(const T* x, T* out, int64_t width, bool log_out, const L
         r = exp_nonpos(a - m) * q;
       } else {
         const int64_t k0 = k < kND ? k : kND, k1 = k - k0;
-        VD m0 = load_partial(p1 + j, k0, 0.0), m1 = load_partial(p1 + j + kND, k1, 0.0);
-        VD q0 = load_partial(p2 + j, k0, 0.0), q1 = load_partial(p2 + j + kND, k1, 0.0);
+        // (no pointer past the statistics when the second half is empty)
+        VD m0 = load_partial(p1 + j, k0, 0.0), m1 = k1 ? load_partial(p1 + j + kND, k1, 0.0) : splat(0.0);
+        VD q0 = load_partial(p2 + j, k0, 0.0), q1 = k1 ? load_partial(p2 + j + kND, k1, 0.0) : splat(0.0);
         r = to_f32((lo_f64(a) - m0) - q0, (hi_f64(a) - m1) - q1);
       }
     } else {
@@ -1026,7 +1027,7 @@ struct Units {
     for (int64_t b0 = r0; b0 < r1; b0 += batch) {
       const int64_t cnt = r1 - b0 < batch ? r1 - b0 : batch;
       if (p.layout == Layout::Rows && !t.weighted && p.n <= kSmallRow<T>) {
-        small_rows(t, cur, cnt, m, c, s);
+        small_rows(t, cur, cnt, p.rows - (b0 + cnt), m, c, s);
       } else {
         for (int64_t i = 0; i < cnt; ++i) {
           RowBlocks<T> rb(p, cur);
@@ -1044,7 +1045,9 @@ struct Units {
 
   // Short contiguous rows: transpose a tile so that each SIMD lane holds one row, then
   // reduce all rows of the tile at once (no per-row horizontal work).
-  DK_NOINLINE static void small_rows(const Task& t, RowCursor& cur, int64_t count, double* m, double* c, double* s) {
+  // `rows_after`: rows of the array after these `count` (what may be prefetched).
+  DK_NOINLINE static void small_rows(const Task& t, RowCursor& cur, int64_t count, int64_t rows_after, double* m,
+                                     double* c, double* s) {
     using V = typename Lanes<T>::V;
     constexpr int N = Lanes<T>::N;
     const ReducePlan& p = t.plan;
@@ -1066,9 +1069,10 @@ struct Units {
         for (int64_t l = 0; l < cnt; ++l) rows[l] = base + l * step;
         // rows two tiles ahead, fetched while this tile is reduced (lanes_block spreads
         // the prefetches; contiguous rows only: strided ones are left to the hardware)
-        if (step == n) {
+        const int64_t ahead = (count - i0 - cnt) + rows_after - 2 * kSmallTile;  // rows there from 2 tiles on
+        if (step == n && ahead > 0) {
           pf = reinterpret_cast<const char*>(base + 2 * kSmallTile * step);
-          pf_bytes = cnt * step * (int64_t)sizeof(T);
+          pf_bytes = (ahead < cnt ? ahead : cnt) * step * (int64_t)sizeof(T);
         }
         for (int op = 0; op < kNumOperands; ++op) cur.flat_off[op] += cnt * cur.flat_step[op];
       } else {

@@ -52,7 +52,7 @@ def _as_compute(arr, cdt, nthreads):
             dst = np.empty(src.shape, np.float32)
             _core.convert_half(src, dst, nthreads)
             return dst if src is arr else dst.T
-    return np.asarray(arr, dtype=cdt)
+    return np.require(arr, cdt, ["A"])  # the kernels read whole, aligned items
 
 
 def _as_half(r, nthreads):
@@ -153,7 +153,7 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, out=No
 
     cdt = _compute_dtype(dtype)
     x = _as_compute(args[0], cdt, nthreads)
-    w = np.asarray(args[1], dtype=cdt) if b is not None else None
+    w = np.require(args[1], cdt, ["A"]) if b is not None else None
     if w is not None and w.shape != x.shape:
         try:
             shape = np.broadcast_shapes(x.shape, w.shape)
@@ -180,6 +180,7 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, out=No
         direct = (
             out is not None
             and out.dtype == cdt
+            and out.flags.aligned
             and not np.may_share_memory(out, x)
             and (w is None or not np.may_share_memory(out, w))
         )
@@ -246,7 +247,7 @@ def _softmax(x, axis, out, threads, log: bool):
         return res if out is None else out
     cdt = _compute_dtype(dtype)
     xc = _as_compute(arr, cdt, nthreads)
-    if out is not None and out.dtype == cdt and (
+    if out is not None and out.dtype == cdt and out.flags.aligned and (
         not np.may_share_memory(out, xc)
         or (out.__array_interface__["data"][0] == xc.__array_interface__["data"][0] and out.strides == xc.strides)
     ):

@@ -74,7 +74,7 @@ def check_out(out, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.nda
         raise TypeError(f"{name}: expected a NumPy array, got {type(out).__name__}")
     if out.shape != tuple(shape):
         raise ValueError(f"{name}: expected shape {tuple(shape)}, got {out.shape}")
-    if out.dtype != dtype:
+    if out.dtype.newbyteorder("=") != np.dtype(dtype).newbyteorder("="):  # either byte order
         raise TypeError(f"{name}: expected dtype {dtype}, got {out.dtype}")
     if not out.flags.writeable:
         raise ValueError(f"{name}: array is read-only")
