@@ -17,8 +17,10 @@
 //    added to double accumulators, so no accumulator of a block sums more than a few dozen
 //    terms: the error does not grow with the row length (SciPy reaches 40 ulp on long
 //    strided float32 rows);
-//  * in the Columns layout every lane is its own row: it reduces blocks of col_block
-//    positions sequentially, with the same float/double staging;
+//  * in the Columns layout, and for short rows transposed into lanes, every lane is its
+//    own row: it reduces blocks of positions sequentially, with the same float/double
+//    staging; a Columns block starts from the lane's running maximum, so its sums are
+//    relative to it (merge_up);
 //  * blocks, then chunks (the units handed to threads), are merged left to right.
 //
 // Three kernel modes trade accuracy of the partial sums against work:
