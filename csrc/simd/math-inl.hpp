@@ -29,7 +29,8 @@
 template <class V> struct ExpConst;
 template <> struct ExpConst<VF> {
   static constexpr float kLo = -104.0f, kHi = 89.0f;
-  static constexpr float kNormLo = -87.0f;  // exp(x) is a normal float for x >= kNormLo
+  // x >= kNormLo: exp(x) is a normal float and k >= -125 (scale_exact takes its one-step path)
+  static constexpr float kNormLo = -86.5f;
   static constexpr float kLog2e = 1.44269504088896341f;
   static constexpr float kMagic = 12582912.0f;         // 1.5 * 2^23
   static constexpr float kLn2Hi = 0.693359375f;        // 355/512: k * kLn2Hi exact for |k| < 2^15
@@ -171,9 +172,9 @@ struct ExpTermConst {
       2.960140695448873e-17, 3.283107224245627e-17, -1.0619946056195963e-16};
 };
 
-// The terms of U vectors in lockstep. Float: x < kNormLo gives exp(kNormLo), the smallest
-// normal result, for the same reason as the double clamp at -705 (no subnormal results:
-// see exp_nonpos).
+// The terms of U vectors in lockstep. Float: x < kNormLo gives exp(kNormLo), a normal
+// result, for the same reason as the double clamp at -705 (no subnormal results, see
+// exp_nonpos; and 2^k stays normal, so the levels without vscalef scale in one step).
 template <int U, class V>
 DK_INLINE void exp_term_n(V* x) {
   if constexpr (!std::is_same<V, VD>::value) {
