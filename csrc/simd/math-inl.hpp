@@ -59,54 +59,43 @@ inline V vmin(V a, V b) {  // a < b ? a : b, returns b when either is NaN
   return select(lt(a, b), a, b);
 }
 
-// exp(r) = 1 + r + r^2 P(r) for |r| <= ln2/2. P is evaluated in Estrin's scheme (pairs
-// of terms combined by powers of r^2): the same number of operations as Horner's rule but
-// half the dependency depth, which is what limits the throughput of a long vector loop.
-template <class V>
-DK_INLINE V exp_reduced(V r) {
-  using C = ExpConst<V>;
-  using T = typename VecTraits<V>::T;
-  constexpr int deg = sizeof(C::c) / sizeof(C::c[0]) - 1;
-  auto c = [](int i) { return splat_as<V>(T(C::c[i])); };
-  const V r2 = r * r;
-  V p;
-  if constexpr (deg == 4) {
-    // (c0 + c1 r) + r^2 ((c2 + c3 r) + c4 r^2)
-    p = (c(0) + c(1) * r) + r2 * ((c(2) + c(3) * r) + c(4) * r2);
-  } else {
-    static_assert(deg == 9, "exp_reduced: unexpected degree");
-    const V r4 = r2 * r2;
-    // pairs q_i = c_2i + c_2i+1 r, then (q0 + q1 r^2) + r^4 ((q2 + q3 r^2) + r^4 q4)
-    const V q0 = c(0) + c(1) * r, q1 = c(2) + c(3) * r, q2 = c(4) + c(5) * r, q3 = c(6) + c(7) * r,
-            q4 = c(8) + c(9) * r;
-    p = (q0 + q1 * r2) + r4 * ((q2 + q3 * r2) + r4 * q4);
-  }
-  return (r2 * p + r) + splat_as<V>(T(1));
-}
-
-// exp of U independent vectors already clamped to [kLo, 0] (or NaN), in lockstep, operation
-// by operation: the same bits as one at a time, but the instruction stream offers the
+// The exponentials below work on U independent vectors in lockstep, operation by
+// operation: the same bits as one at a time, but the instruction stream offers the
 // out-of-order core U independent operations at every step instead of one long dependency
 // chain after another (the scheduler fills up with waiting operations of a single chain
 // otherwise).
+
+// x = k ln2 + r, |r| <= ln2/2, for x already clamped to the range of the caller; t is
+// k + kMagic (k in its low mantissa bits).
 template <int U, class V>
-DK_INLINE void exp_clamped_n(V* x) {
+DK_INLINE void exp_reduce_n(const V* x, V* t, V* k, V* r) {
+  using C = ExpConst<V>;
+  using T = typename VecTraits<V>::T;
+  DK_UNROLL for (int u = 0; u < U; ++u) t[u] = x[u] * splat_as<V>(T(C::kLog2e)) + splat_as<V>(T(C::kMagic));
+  DK_UNROLL for (int u = 0; u < U; ++u) k[u] = t[u] - splat_as<V>(T(C::kMagic));
+  DK_UNROLL for (int u = 0; u < U; ++u) r[u] = (x[u] - k[u] * splat_as<V>(T(C::kLn2Hi))) - k[u] * splat_as<V>(T(C::kLn2Lo));
+}
+
+// r -> exp(r) = 1 + r + r^2 P(r) for |r| <= ln2/2. P is evaluated in Estrin's scheme (pairs
+// of terms combined by powers of r^2): the same number of operations as Horner's rule but
+// half the dependency depth, which is what limits the throughput of a long vector loop.
+template <int U, class V>
+DK_INLINE void exp_reduced_n(V* r) {
   using C = ExpConst<V>;
   using T = typename VecTraits<V>::T;
   auto c = [](int i) { return splat_as<V>(T(C::c[i])); };
   constexpr int deg = sizeof(C::c) / sizeof(C::c[0]) - 1;
-  V t[U], k[U], r[U], r2[U], p[U];
-  DK_UNROLL for (int u = 0; u < U; ++u) t[u] = x[u] * splat_as<V>(T(C::kLog2e)) + splat_as<V>(T(C::kMagic));
-  DK_UNROLL for (int u = 0; u < U; ++u) k[u] = t[u] - splat_as<V>(T(C::kMagic));
-  DK_UNROLL for (int u = 0; u < U; ++u) r[u] = (x[u] - k[u] * splat_as<V>(T(C::kLn2Hi))) - k[u] * splat_as<V>(T(C::kLn2Lo));
+  V r2[U], p[U];
   DK_UNROLL for (int u = 0; u < U; ++u) r2[u] = r[u] * r[u];
   if constexpr (deg == 4) {
+    // (c0 + c1 r) + r^2 ((c2 + c3 r) + c4 r^2)
     V a[U], b[U];
     DK_UNROLL for (int u = 0; u < U; ++u) a[u] = c(0) + c(1) * r[u];
     DK_UNROLL for (int u = 0; u < U; ++u) b[u] = (c(2) + c(3) * r[u]) + c(4) * r2[u];
     DK_UNROLL for (int u = 0; u < U; ++u) p[u] = a[u] + r2[u] * b[u];
   } else {
-    static_assert(deg == 9, "exp_clamped_n: unexpected degree");
+    static_assert(deg == 9, "exp_reduced_n: unexpected degree");
+    // pairs q_i = c_2i + c_2i+1 r, then (q0 + q1 r^2) + r^4 ((q2 + q3 r^2) + r^4 q4)
     V r4[U], q0[U], q1[U], q2[U], q3[U], q4[U];
     DK_UNROLL for (int u = 0; u < U; ++u) r4[u] = r2[u] * r2[u];
     DK_UNROLL for (int u = 0; u < U; ++u) q0[u] = c(0) + c(1) * r[u];
@@ -116,8 +105,16 @@ DK_INLINE void exp_clamped_n(V* x) {
     DK_UNROLL for (int u = 0; u < U; ++u) q4[u] = c(8) + c(9) * r[u];
     DK_UNROLL for (int u = 0; u < U; ++u) p[u] = (q0[u] + q1[u] * r2[u]) + r4[u] * ((q2[u] + q3[u] * r2[u]) + r4[u] * q4[u]);
   }
-  DK_UNROLL for (int u = 0; u < U; ++u) p[u] = (r2[u] * p[u] + r[u]) + splat_as<V>(T(1));
-  DK_UNROLL for (int u = 0; u < U; ++u) x[u] = scale_exact(p[u], k[u], t[u]);
+  DK_UNROLL for (int u = 0; u < U; ++u) r[u] = (r2[u] * p[u] + r[u]) + splat_as<V>(T(1));
+}
+
+// exp of U vectors already clamped to [kLo, 0] (or NaN).
+template <int U, class V>
+DK_INLINE void exp_clamped_n(V* x) {
+  V t[U], k[U], r[U];
+  exp_reduce_n<U>(x, t, k, r);
+  exp_reduced_n<U>(r);
+  DK_UNROLL for (int u = 0; u < U; ++u) x[u] = scale_exact(r[u], k[u], t[u]);
 }
 
 // exp(x) for x <= 0 or NaN: the shape of every row-reduction call (x = a - max), which
@@ -204,11 +201,10 @@ template <class V>
 inline V exp(V x) {
   using C = ExpConst<V>;
   using T = typename VecTraits<V>::T;
-  V xc = vmin(splat_as<V>(T(C::kHi)), vmax(splat_as<V>(T(C::kLo)), x));
-  V t = xc * splat_as<V>(T(C::kLog2e)) + splat_as<V>(T(C::kMagic));
-  V k = t - splat_as<V>(T(C::kMagic));
-  V r = (xc - k * splat_as<V>(T(C::kLn2Hi))) - k * splat_as<V>(T(C::kLn2Lo));
-  V e = exp_reduced(r);
+  const V xc = vmin(splat_as<V>(T(C::kHi)), vmax(splat_as<V>(T(C::kLo)), x));
+  V t, k, e;
+  exp_reduce_n<1>(&xc, &t, &k, &e);
+  exp_reduced_n<1>(&e);
   // k above the largest exponent: split the scaling in two steps (the product overflows
   // to +inf exactly when the true value does).
   constexpr T kBig = sizeof(T) == 4 ? T(127) : T(1023);
