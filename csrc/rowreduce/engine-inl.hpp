@@ -156,50 +156,40 @@ inline void finalize_lse_unweighted(const double* m, const double* c, const doub
   }
 }
 
-template <bool W>
-inline void finalize_lse(const double* m, const double* c, const double* s, int64_t count, double* out,
-                         double* sign, bool want_sign, bool* redo) {
-  if constexpr (!W) {
-    finalize_lse_unweighted(m, c, s, count, out, sign, want_sign, redo);
-    return;
-  }
-  const VD zero = splat(0.0), one = splat(1.0), inf = splat(__builtin_inf()), nan = splat(__builtin_nan(""));
+inline void finalize_lse_weighted(const double* m, const double* c, const double* s, int64_t count, double* out,
+                                  double* sign, bool want_sign, bool* redo) {
+  const VD zero = splat(0.0), one = splat(1.0), nan = splat(__builtin_nan(""));
   for (int64_t i = 0; i < count; i += kND) {
     const int64_t k = count - i < kND ? count - i : kND;
     VD vm = load_partial(m + i, k, 0.0), vc = load_partial(c + i, k, 1.0), vs = load_partial(s + i, k, 0.0);
-    VD res, sg;
-    if (!W) {
-      res = sg = zero;  // (finalize_lse_unweighted)
-    } else {
-      // SciPy's arrangement (the unweighted one too): t = s / c; sign = sign(t + 1) *
-      // sign(c); fold t < -1 to -t - 2; out = log1p(t) + log|c| + m (log1p keeps a small
-      // t precise). When s / c could overflow (c zero or tiny against s), out =
-      // log|c + s| + m instead.
-      const VD absc = select(lt(vc, zero), zero - vc, vc), abss = select(lt(vs, zero), zero - vs, vs);
-      const VD cbig = absc * splat(0x1p900);
-      const auto by_c = lt(abss, cbig) | eq(abss, cbig);
-      VD t = vs / select(by_c, vc, one);
-      VD t1 = t + one;
-      VD sgn_t1 = select(lt(zero, t1), one, select(lt(t1, zero), splat(-1.0), zero));
-      VD sgn_c = select(lt(zero, vc), one, splat(-1.0));
-      VD tf = select(lt(t, splat(-1.0)), (zero - t) - splat(2.0), t);
-      VD res_c = (log1p(tf) + log(absc)) + vm;
-      VD total = vc + vs;
-      VD res_s = log(select(lt(total, zero), zero - total, total)) + vm;
-      VD sgn_s = select(lt(zero, total), one, select(lt(total, zero), splat(-1.0), zero));
-      res = select(by_c, res_c, res_s);
-      sg = select(by_c, sgn_t1 * sgn_c, sgn_s);
-      if (!want_sign) res = select(lt(sg, zero), nan, res);
-      // rows SciPy evaluates with the direct formula (a non-finite maximum, weight or
-      // sum), and rows whose weights at the maximum cancel exactly with nothing left
-      // above the underflow threshold: the driver recomputes both
-      alignas(64) double fm[kND], fc[kND], fs[kND];
-      store(fm, vm);
-      store(fc, vc);
-      store(fs, vs);
-      for (int64_t j = 0; j < k; ++j)
-        redo[i + j] = !(is_finite(fm[j]) && is_finite(fc[j]) && is_finite(fs[j])) || (fc[j] == 0 && fs[j] == 0);
-    }
+    // SciPy's arrangement (the unweighted one too): t = s / c; sign = sign(t + 1) *
+    // sign(c); fold t < -1 to -t - 2; out = log1p(t) + log|c| + m (log1p keeps a small
+    // t precise). When s / c could overflow (c zero or tiny against s), out =
+    // log|c + s| + m instead.
+    const VD absc = select(lt(vc, zero), zero - vc, vc), abss = select(lt(vs, zero), zero - vs, vs);
+    const VD cbig = absc * splat(0x1p900);
+    const auto by_c = lt(abss, cbig) | eq(abss, cbig);
+    VD t = vs / select(by_c, vc, one);
+    VD t1 = t + one;
+    VD sgn_t1 = select(lt(zero, t1), one, select(lt(t1, zero), splat(-1.0), zero));
+    VD sgn_c = select(lt(zero, vc), one, splat(-1.0));
+    VD tf = select(lt(t, splat(-1.0)), (zero - t) - splat(2.0), t);
+    VD res_c = (log1p(tf) + log(absc)) + vm;
+    VD total = vc + vs;
+    VD res_s = log(select(lt(total, zero), zero - total, total)) + vm;
+    VD sgn_s = select(lt(zero, total), one, select(lt(total, zero), splat(-1.0), zero));
+    VD res = select(by_c, res_c, res_s);
+    VD sg = select(by_c, sgn_t1 * sgn_c, sgn_s);
+    if (!want_sign) res = select(lt(sg, zero), nan, res);
+    // rows SciPy evaluates with the direct formula (a non-finite maximum, weight or
+    // sum), and rows whose weights at the maximum cancel exactly with nothing left
+    // above the underflow threshold: the driver recomputes both
+    alignas(64) double fm[kND], fc[kND], fs[kND];
+    store(fm, vm);
+    store(fc, vc);
+    store(fs, vs);
+    for (int64_t j = 0; j < k; ++j)
+      redo[i + j] = !(is_finite(fm[j]) && is_finite(fc[j]) && is_finite(fs[j])) || (fc[j] == 0 && fs[j] == 0);
     store_partial(out + i, res, k);
     if (want_sign) store_partial(sign + i, sg, k);
   }
@@ -285,7 +275,7 @@ template <class T, Mode M, bool W>
 DK_INLINE void acc_row(SumAcc<T>& acc, const T* x, const T* b, typename Lanes<T>::V vm, VD vm64) {
   using V = typename Lanes<T>::V;
   constexpr int N = Lanes<T>::N;
-  if constexpr (M == Mode::Fast && !W) {
+  if constexpr (M == Mode::Fast) {  // unweighted (weighted sums run in Accurate mode)
     constexpr int U = SumAcc<T>::U;
     V e[U];
     DK_UNROLL for (int u = 0; u < U; ++u) e[u] = load(x + u * N) - vm;
@@ -300,9 +290,7 @@ DK_INLINE void acc_row(SumAcc<T>& acc, const T* x, const T* b, typename Lanes<T>
       w = load(b + u * N);
       a = mask_by_weight(a, w);
     }
-    if constexpr (M == Mode::Fast) {
-      acc.s[u] = acc.s[u] + exp_nonpos(a - vm);
-    } else if constexpr (M == Mode::Masked || !SumAcc<T>::kF32) {
+    if constexpr (M == Mode::Masked || !SumAcc<T>::kF32) {
       V e = exp_nonpos(a - vm);
       if constexpr (W) e = e * w;
       const auto tie = eq(a, vm);
@@ -937,11 +925,11 @@ struct Units {
       if (t.op == Op::LogSumExp) {
         bool redo[kBatch];
         if (t.weighted) {
-          finalize_lse<true>(m + i0, c + i0, s + i0, cnt, r1, r2, t.return_sign, redo);
+          finalize_lse_weighted(m + i0, c + i0, s + i0, cnt, r1, r2, t.return_sign, redo);
           for (int64_t i = 0; i < cnt; ++i)
             if (redo[i]) t.weighted_fallback(t, row0 + i0 + i, &r1[i], &r2[i]);
         } else {
-          finalize_lse<false>(m + i0, c + i0, s + i0, cnt, r1, r2, t.return_sign, redo);
+          finalize_lse_unweighted(m + i0, c + i0, s + i0, cnt, r1, r2, t.return_sign, redo);
           int64_t at[kBatch], rows[kBatch], nredo = 0;
           for (int64_t i = 0; i < cnt; ++i)
             if (redo[i]) {
@@ -951,7 +939,7 @@ struct Units {
           if (nredo > 0 && t.plan.n <= kSmallRow<double>) {
             alignas(64) double am[kBatch], ac[kBatch], as[kBatch], q1[kBatch], q2[kBatch];
             accurate_short_rows(t, rows, nredo, am, ac, as);
-            finalize_lse<false>(am, ac, as, nredo, q1, q2, t.return_sign, redo);
+            finalize_lse_unweighted(am, ac, as, nredo, q1, q2, t.return_sign, redo);
             for (int64_t k = 0; k < nredo; ++k) {
               r1[at[k]] = q1[k];
               r2[at[k]] = q2[k];
@@ -959,7 +947,7 @@ struct Units {
           } else {
             for (int64_t k = 0; k < nredo; ++k) {
               const State st = accurate_row_state<T>(t, rows[k]);
-              finalize_lse<false>(&st.m, &st.c, &st.s, 1, &r1[at[k]], &r2[at[k]], t.return_sign, &redo[0]);
+              finalize_lse_unweighted(&st.m, &st.c, &st.s, 1, &r1[at[k]], &r2[at[k]], t.return_sign, &redo[0]);
             }
           }
         }
