@@ -42,27 +42,32 @@ def _compute_dtype(dtype: np.dtype) -> np.dtype:
     return np.dtype(np.float32) if dtype == np.float16 else dtype
 
 
+def _convert_half(a, dtype, nthreads):
+    """`a` (float16 <-> float32) converted by divkern (F16C where the CPU has it; NumPy's
+    cast is 5-50x slower on some machines), in its own memory order; None when `a` is not
+    one aligned contiguous block (then NumPy converts)."""
+    src = a if a.flags.c_contiguous else a.T if a.flags.f_contiguous else None
+    if src is None or not a.size or not a.flags.aligned:
+        return None
+    dst = np.empty(src.shape, dtype)
+    _core.convert_half(src, dst, nthreads)
+    return dst if src is a else dst.T
+
+
 def _as_compute(arr, cdt, nthreads):
-    """`arr` in the compute dtype; contiguous float16 through divkern's own conversion
-    (F16C where the CPU has it; NumPy's cast is 5-50x slower on some machines)."""
+    """`arr` in the compute dtype, aligned (the kernels read whole items)."""
     arr = np.asarray(arr)
-    if arr.dtype == np.float16 and cdt == np.float32 and arr.size and arr.flags.aligned:
-        src = arr if arr.flags.c_contiguous else arr.T if arr.flags.f_contiguous else None
-        if src is not None:
-            dst = np.empty(src.shape, np.float32)
-            _core.convert_half(src, dst, nthreads)
-            return dst if src is arr else dst.T
-    return np.require(arr, cdt, ["A"])  # the kernels read whole, aligned items
+    if arr.dtype == np.float16 and cdt == np.float32:
+        wide = _convert_half(arr, np.float32, nthreads)
+        if wide is not None:
+            return wide
+    return np.require(arr, cdt, ["A"])
 
 
 def _as_half(r, nthreads):
     """A float32 result rounded to float16 (once, to nearest even), like ``r.astype``."""
-    src = r if r.flags.c_contiguous else r.T if r.flags.f_contiguous else None
-    if src is None or not r.size:
-        return r.astype(np.float16)
-    dst = np.empty(src.shape, np.float16)
-    _core.convert_half(src, dst, nthreads)
-    return dst if src is r else dst.T
+    half = _convert_half(r, np.float16, nthreads)
+    return r.astype(np.float16) if half is None else half
 
 
 def _scalar_or_array(a, name):
