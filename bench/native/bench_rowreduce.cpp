@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/mman.h>
+
 #include "core/cpu.hpp"
 #include "core/dispatch.hpp"
 #include "core/threads.hpp"
@@ -31,6 +33,28 @@ using namespace divkern;
 
 namespace {
 
+// Zero-initialised buffer on 2 MiB-aligned memory that the kernel may back with huge pages
+// (NumPy asks the same for its large arrays).
+template <class T>
+struct Buffer {
+  T* p;
+  size_t n;
+  explicit Buffer(size_t n_, T v = T(0)) : n(n_) {
+    const size_t align = size_t(1) << 21, bytes = (n * sizeof(T) + align - 1) / align * align;
+    p = static_cast<T*>(std::aligned_alloc(align, bytes ? bytes : align));
+#ifdef MADV_HUGEPAGE
+    madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+    for (size_t i = 0; i < n; ++i) p[i] = v;
+  }
+  ~Buffer() { std::free(p); }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  T* data() { return p; }
+  T* begin() { return p; }
+  T* end() { return p + n; }
+};
+
 double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
@@ -40,7 +64,7 @@ double now() {
 double read_bandwidth(size_t bytes, int threads, int reps) {
   const rowreduce::Table* table = rowreduce::table_for(active_isa());
   const size_t n = bytes / sizeof(float);
-  std::vector<float> a(n, 1.0f);
+  Buffer<float> a(n, 1.0f);
   double best = 1e30, sink = 0;
   for (int r = 0; r < reps; ++r) {
     std::vector<double> partial((size_t)threads * 8, 0.0);
@@ -68,13 +92,13 @@ struct Case {
 template <class T>
 double time_case(const Case& c, int threads, int reps) {
   const size_t n = (size_t)(c.rows * c.cols);
-  std::vector<T> x(n);
+  Buffer<T> x(n);
   std::mt19937_64 rng(1);
   std::normal_distribution<double> nd;
   for (auto& v : x) v = (T)nd(rng);
   const bool full = std::strcmp(c.op, "logsumexp") != 0;
   const int64_t out_n = full ? (int64_t)n : (c.axis == 1 ? c.rows : c.cols);
-  std::vector<T> out((size_t)out_n);
+  Buffer<T> out((size_t)out_n);
   int64_t shape[2] = {c.rows, c.cols};
   int64_t xs[2] = {c.cols, 1};
   int64_t os[2];

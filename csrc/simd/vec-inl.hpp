@@ -547,9 +547,11 @@ inline void transpose(VD* r) { transpose_lanes<VD, kND>(r); }
 #endif
 
 // ------------------------------------------------------------------------ shared helpers
-// Ask for the cache line holding p (into L1): used to fetch the next block while the
-// current one is being reduced, so that memory and arithmetic overlap.
-inline void prefetch(const void* p) {
+// Ask for the cache line holding p (into L2): used to fetch the next block while the
+// current one is being reduced, so that memory and arithmetic overlap. Always inlined:
+// GCC finds an out-of-line wrapper of the prefetch builtin free of side effects and drops
+// the calls where it was not inlined early (the short-row tiles lost every prefetch).
+DK_INLINE void prefetch(const void* p) {
 #if defined(__SSE2__) || defined(_M_X64)
   _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T1);
 #elif defined(__GNUC__)
