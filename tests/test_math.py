@@ -1,10 +1,10 @@
-# divkern's own vector exp (float32, float64), log and log1p (float64) and its float16
-# conversions, at every ISA level.
+# divkern's own vector exp (float32, float64), log, log1p and log_table (float64) and its
+# float16 conversions, at every ISA level.
 #
 # Bounds (docs/accuracy.md): exp float32 <= 1 ulp over all floats (the sweep below takes
 # every 257th float of the range; an exhaustive sweep measured 0.989 ulp), exp
 # float64 <= 1.05 ulp, log and log1p float64 <= 1 ulp (against an x87 long double
-# reference). Special values are exact. Every level gives the same bits.
+# reference), log_table (the log of float32 log-sum-exp results) absolute error < 2^-42. Special values are exact. Every level gives the same bits.
 import warnings
 
 import numpy as np
@@ -116,6 +116,23 @@ def test_log1p_f64_ulp(isa):
     assert err.max() <= 1.0, f"max {err.max()} ulp at x={x[np.argmax(err)]!r}"
 
 
+@needs_extended
+@pytest.mark.parametrize("isa", AVAILABLE_ISAS)
+def test_log_table_f64_abs_error(isa):
+    # the log of float32 log-sum-exp results (sums >= 1, added to the maximum and rounded
+    # to float32; results below 2 in magnitude are recomputed): absolute error < 2^-42
+    # over every positive normal double, and at the edges of its sixteenths of [1, 2)
+    rng = np.random.default_rng(16)
+    edges = np.ldexp(np.arange(16, 33) / 16.0, 0)
+    x = np.concatenate([rng.uniform(1, 2, 200_000), rng.uniform(1, 200, 200_000),
+                        np.exp(rng.uniform(-700, 700, 200_000)), 10.0 ** rng.uniform(-307, 308, 20_000),
+                        edges, np.nextafter(edges, 0), np.nextafter(edges, 3), np.ldexp(edges, 7),
+                        [2.2250738585072014e-308, np.finfo(np.float64).max, 1.0]])
+    y = _core.math("log_table", x, isa)
+    err = np.abs(y.astype(np.longdouble) - np.log(x.astype(np.longdouble)))
+    assert err.max() < 2.0 ** -42, f"max {float(err.max())!r} at x={x[np.argmax(err)]!r}"
+
+
 @pytest.mark.parametrize("isa", AVAILABLE_ISAS)
 def test_log_special_values(isa):
     x = np.array([0.0, -0.0, -1.0, np.inf, -np.inf, np.nan, 5e-324])
@@ -128,7 +145,7 @@ def test_log_special_values(isa):
 
 
 @pytest.mark.parametrize("name,dtype", [("exp", np.float32), ("exp", np.float64), ("exp_term", np.float64),
-                                        ("log", np.float64), ("log1p", np.float64)])
+                                        ("log", np.float64), ("log1p", np.float64), ("log_table", np.float64)])
 def test_math_identical_across_isa(name, dtype):
     rng = np.random.default_rng(14)
     x = rng.standard_normal(100_003).astype(dtype) * (30 if name.startswith("exp") else 1)

@@ -53,6 +53,7 @@ py::array math(const std::string& name, const py::array& x, const std::string& i
   if (name == "exp_term") return apply<double>(t->exp_term_f64, x);
   if (name == "log") return apply<double>(t->log_f64, x);
   if (name == "log1p") return apply<double>(t->log1p_f64, x);
+  if (name == "log_table") return apply<double>(t->log_table_f64, x);
   throw std::invalid_argument("math: unknown function '" + name + "'");
 }
 
@@ -76,8 +77,8 @@ void init_config(py::module_& m) {
   m.def("get_num_threads", &default_threads);
   m.def("set_num_threads", &set_default_threads);
   m.def("math", &math, py::arg("name"), py::arg("x"), py::arg("isa"),
-        "Apply divkern's elementwise exp (float32/float64), exp_term (float64, the Fast sums' exp), log or log1p\n"
-        "(float64) of an ISA level.");
+        "Apply divkern's elementwise exp (float32/float64), exp_term (float64, the Fast sums' exp), log, log1p\n"
+        "or log_table (float64, the log of float log-sum-exp results) of an ISA level.");
 }
 
 }  // namespace bind

@@ -110,13 +110,17 @@ inline void merge(State& a, const State& b) {
 //    else underflowed relative to it; the driver recomputes such rows elementwise.
 constexpr double kSensitive = 2.0;
 
-// Unweighted rows, kLogGroup vectors of rows at a time: their logarithms in lockstep (one
+// Unweighted rows, at most 64: results, signs, and the rows to recompute as a bit mask
+// (bit i: row i). kLogGroup vectors of rows at a time, their logarithms in lockstep (one
 // row's log is a long dependency chain through a division; the finalisation of short rows
-// was bound by it).
+// was bound by it). kTableLog: the logarithm by log_table_n (float results of the Fast
+// sums, rounded to float and recomputed near zero) instead of the correctly rounded one.
 constexpr int kLogGroup = 4;
-inline void finalize_lse_unweighted(const double* m, const double* c, const double* s, int64_t count, double* out,
-                                    double* sign, bool want_sign, bool* redo) {
+template <bool kTableLog>
+inline uint64_t finalize_lse_unweighted(const double* m, const double* c, const double* s, int64_t count,
+                                        double* out, double* sign, bool want_sign) {
   const VD zero = splat(0.0), one = splat(1.0), inf = splat(__builtin_inf()), nan = splat(__builtin_nan(""));
+  uint64_t redo = 0;
   for (int64_t i0 = 0; i0 < count; i0 += kLogGroup * kND) {
     VD vm[kLogGroup], vc[kLogGroup], vs[kLogGroup], lg[kLogGroup];
     int64_t kk[kLogGroup];
@@ -124,36 +128,51 @@ inline void finalize_lse_unweighted(const double* m, const double* c, const doub
       const int64_t left = count - (i0 + g * kND);
       kk[g] = left < 0 ? 0 : left < kND ? left : kND;
       const int64_t at = kk[g] ? i0 + g * kND : 0;  // no pointer past the arrays
-      vm[g] = load_partial(m + at, kk[g], 0.0);
-      vc[g] = load_partial(c + at, kk[g], 1.0);
-      vs[g] = load_partial(s + at, kk[g], 0.0);
+      if (kk[g] == kND) {
+        vm[g] = load(m + at);
+        vc[g] = load(c + at);
+        vs[g] = load(s + at);
+      } else {
+        vm[g] = load_partial(m + at, kk[g], 0.0);
+        vc[g] = load_partial(c + at, kk[g], 1.0);
+        vs[g] = load_partial(s + at, kk[g], 0.0);
+      }
       lg[g] = vc[g];
     }
-    log_corrected_n<kLogGroup, VD, false>(lg, nullptr);
+    if constexpr (kTableLog) log_table_n<kLogGroup>(lg);
+    else log_corrected_n<kLogGroup, VD, false>(lg, nullptr);
     for (int g = 0; g < kLogGroup && kk[g] > 0; ++g) {
       const int64_t i = i0 + g * kND, k = kk[g];
       // Fast states carry the whole sum in c (s = 0): one log instead of log1p + log
       VD res = (any(lt(zero, vs[g]) | lt(vs[g], zero) | nan_mask(vs[g])) ? log1p(vs[g] / vc[g]) + lg[g] : lg[g]) + vm[g];
       VD sg = one;
-      res = select(eq(vm[g], inf), inf, res);
-      auto empty = eq(vm[g], splat(-__builtin_inf()));
-      res = select(empty, splat(-__builtin_inf()), res);
-      sg = select(empty, zero, sg);
-      auto bad = nan_mask(vm[g]) | nan_mask(vs[g]) | nan_mask(vc[g]);
-      res = select(bad, nan, res);
-      sg = select(bad, nan, sg);
+      // rows with a non-finite maximum, or NaN in the sums
+      if (any(nan_mask(vm[g] - vm[g]) | nan_mask(vs[g]) | nan_mask(vc[g]))) {
+        res = select(eq(vm[g], inf), inf, res);
+        auto empty = eq(vm[g], splat(-__builtin_inf()));
+        res = select(empty, splat(-__builtin_inf()), res);
+        sg = select(empty, zero, sg);
+        auto bad = nan_mask(vm[g]) | nan_mask(vs[g]) | nan_mask(vc[g]);
+        res = select(bad, nan, res);
+        sg = select(bad, nan, sg);
+      }
       const auto near0 = lt(splat(-kSensitive), res) & lt(res, splat(kSensitive));
-      if (!any(near0)) {
-        for (int64_t j = 0; j < k; ++j) redo[i + j] = false;
-      } else {
+      if (any(near0)) {
         alignas(64) double fr[kND];
         store(fr, res);
-        for (int64_t j = 0; j < k; ++j) redo[i + j] = fr[j] > -kSensitive && fr[j] < kSensitive;
+        for (int64_t j = 0; j < k; ++j)
+          if (fr[j] > -kSensitive && fr[j] < kSensitive) redo |= uint64_t(1) << (i + j);
       }
-      store_partial(out + i, res, k);
-      if (want_sign) store_partial(sign + i, sg, k);
+      if (k == kND) {
+        store(out + i, res);
+        if (want_sign) store(sign + i, sg);
+      } else {
+        store_partial(out + i, res, k);
+        if (want_sign) store_partial(sign + i, sg, k);
+      }
     }
   }
+  return redo;
 }
 
 inline void finalize_lse_weighted(const double* m, const double* c, const double* s, int64_t count, double* out,
@@ -906,7 +925,7 @@ inline void write_lanes(const T* x, T* out, int64_t width, bool log_out, const L
 // ---------------------------------------------------------------- units
 template <class T>
 struct Units {
-  static constexpr int64_t kBatch = 64;
+  static constexpr int64_t kBatch = 64;  // rows finalised together (a 64-bit mask of rows to recompute)
   static_assert(kBatch <= kSmallTile, "accurate_short_rows puts a batch's rows in one tile");
 
   // Finalises `count` row states (arrays) and writes the results of those rows, starting
@@ -918,39 +937,46 @@ struct Units {
     for (int64_t i0 = 0; i0 < count; i0 += kBatch) {
       const int64_t cnt = count - i0 < kBatch ? count - i0 : kBatch;
       if (t.op == Op::LogSumExp) {
-        bool redo[kBatch];
         if (t.weighted) {
+          bool redo[kBatch];
           finalize_lse_weighted(m + i0, c + i0, s + i0, cnt, r1, r2, t.return_sign, redo);
           for (int64_t i = 0; i < cnt; ++i)
             if (redo[i]) t.weighted_fallback(t, row0 + i0 + i, &r1[i], &r2[i]);
         } else {
-          finalize_lse_unweighted(m + i0, c + i0, s + i0, cnt, r1, r2, t.return_sign, redo);
-          int64_t at[kBatch], rows[kBatch], nredo = 0;
-          for (int64_t i = 0; i < cnt; ++i)
-            if (redo[i]) {
-              at[nredo] = i;
-              rows[nredo++] = row0 + i0 + i;
-            }
-          if (nredo > 0 && t.plan.n <= kSmallRow<double>) {
-            alignas(64) double am[kBatch], ac[kBatch], as[kBatch], q1[kBatch], q2[kBatch];
-            accurate_short_rows(t, rows, nredo, am, ac, as);
-            finalize_lse_unweighted(am, ac, as, nredo, q1, q2, t.return_sign, redo);
-            for (int64_t k = 0; k < nredo; ++k) {
-              r1[at[k]] = q1[k];
-              r2[at[k]] = q2[k];
-            }
-          } else {
-            for (int64_t k = 0; k < nredo; ++k) {
-              const State st = accurate_row_state<T>(t, rows[k]);
-              finalize_lse_unweighted(&st.m, &st.c, &st.s, 1, &r1[at[k]], &r2[at[k]], t.return_sign, &redo[0]);
-            }
-          }
+          const uint64_t redo = finalize_lse_unweighted<std::is_same<T, float>::value>(m + i0, c + i0, s + i0, cnt, r1,
+                                                                                      r2, t.return_sign);
+          if (redo) recompute(t, row0 + i0, redo, cnt, r1, r2);
         }
         store_lse<T>(t, cur, r1, r2, cnt);
       } else {
         finalize_softmax(m + i0, c + i0, s + i0, cnt, t.op == Op::LogSoftmax, r1, r2);
         for (int64_t i = 0; i < cnt; ++i, cur.next())
           write_row_range<T>(t, cur, pass2_range[0], pass2_range[1], r1[i], r2[i]);
+      }
+    }
+  }
+
+  // Recomputes in Accurate mode the rows row0 + i (i < cnt) whose bit i is set in `redo`,
+  // and replaces their results in r1/r2 (see finalize_lse_unweighted).
+  static void recompute(const Task& t, int64_t row0, uint64_t redo, int64_t cnt, double* r1, double* r2) {
+    int64_t at[kBatch], rows[kBatch], nredo = 0;
+    for (int64_t i = 0; i < cnt; ++i)
+      if (redo >> i & 1) {
+        at[nredo] = i;
+        rows[nredo++] = row0 + i;
+      }
+    if (t.plan.n <= kSmallRow<double>) {
+      alignas(64) double am[kBatch], ac[kBatch], as[kBatch], q1[kBatch], q2[kBatch];
+      accurate_short_rows(t, rows, nredo, am, ac, as);
+      finalize_lse_unweighted<false>(am, ac, as, nredo, q1, q2, t.return_sign);
+      for (int64_t k = 0; k < nredo; ++k) {
+        r1[at[k]] = q1[k];
+        r2[at[k]] = q2[k];
+      }
+    } else {
+      for (int64_t k = 0; k < nredo; ++k) {
+        const State st = accurate_row_state<T>(t, rows[k]);
+        finalize_lse_unweighted<false>(&st.m, &st.c, &st.s, 1, &r1[at[k]], &r2[at[k]], t.return_sign);
       }
     }
   }
@@ -1252,6 +1278,12 @@ inline void exp_term_f64(const double* x, double* y, int64_t n) {
 }
 inline void log_f64(const double* x, double* y, int64_t n) { map_math(x, y, n, [](VD v) { return log(v); }); }
 inline void log1p_f64(const double* x, double* y, int64_t n) { map_math(x, y, n, [](VD v) { return log1p(v); }); }
+inline void log_table_f64(const double* x, double* y, int64_t n) {
+  map_math(x, y, n, [](VD v) {
+    log_table_n<1>(&v);
+    return v;
+  });
+}
 
 // Reads n floats as fast as the loads allow (four independent accumulators).
 inline double stream_sum_f32(const float* x, int64_t n) {

@@ -69,6 +69,7 @@ struct Table {
   void (*exp_term_f64)(const double*, double*, int64_t) = nullptr;  // the Fast sums' exp
   void (*log_f64)(const double*, double*, int64_t) = nullptr;
   void (*log1p_f64)(const double*, double*, int64_t) = nullptr;
+  void (*log_table_f64)(const double*, double*, int64_t) = nullptr;  // the float results' log
   // Sum of n floats read with this level's widest loads: the benchmarks' bandwidth probe.
   double (*stream_sum_f32)(const float*, int64_t) = nullptr;
   // float16 (as bits) <-> float32, correctly rounded: float16 data is reduced in float32.

@@ -41,6 +41,7 @@ void fill_rowreduce_table(rowreduce::Table& t) {
   t.exp_term_f64 = &exp_term_f64;
   t.log_f64 = &log_f64;
   t.log1p_f64 = &log1p_f64;
+  t.log_table_f64 = &log_table_f64;
   t.stream_sum_f32 = &stream_sum_f32;
   t.half_to_float = &half_to_float;
   t.float_to_half = &float_to_half;

@@ -17,6 +17,8 @@
 //                       sums, x < -705 gives exp(-705) (see below); float: exp_nonpos.
 //  log<VD>(x)   double  < 1 ulp; log(0) = -inf, log(x<0) = NaN, log(+inf) = +inf.
 //  log1p<VD>(x) double  < 1 ulp, exact for |x| < 2^-54; log1p(-1) = -inf, x < -1 -> NaN.
+//  log_table_n  double  absolute error < 2^-42 for positive normal x, no division (results
+//                       rounded to float only).
 //
 // Method. exp: x = k ln2 + r with |r| <= ln2/2, k = round(x / ln2) by the 1.5*2^p magic
 // number, r by a Cody-Waite split of ln2 whose high part has enough trailing zero bits for
@@ -341,6 +343,52 @@ DK_INLINE void log_corrected_n(V* io, const V* corr) {
     r = select(lt(u, splat_as<V>(0.0)) | nan_mask(u), splat_as<V>(__builtin_nan("")), r);
     io[v] = r;
   }
+}
+
+// log(x) for U vectors of positive normal doubles to an absolute error below 2^-42, without
+// a division: for values that are then added to a float log-sum-exp maximum and rounded to
+// float, with a result of magnitude at least 2 (ulp >= 2^-22; smaller results are
+// recomputed with the accurate log). Other x (0, inf, NaN, subnormal) give finite
+// garbage: the caller replaces those rows.
+// Method: x = 2^e m, m in [1, 2); j = the sixteenth of [1, 2) that holds m (by the magic
+// number rounding of 16 m - 1/2, exact arithmetic), c_j its centre; inv[j] = 1/c_j rounded
+// and nlog[j] = -log(inv[j]), so log x = e ln2 + nlog[j] + log1p(r), r = m inv[j] - 1,
+// |r| <= 1/32 + 2^-52; log1p(r) by Taylor's polynomial of degree 7 (remainder < r^8/8,
+// 2^-43).
+struct LogTableConst {
+  static constexpr double kLn2 = 0.6931471805599453;
+  static constexpr double kMagic = ExpConstD<VD>::kMagic;
+  alignas(64) static constexpr double inv[16] = {
+      0.9696969696969697, 0.9142857142857143, 0.8648648648648649, 0.8205128205128205, 0.7804878048780488,
+      0.7441860465116279, 0.7111111111111111, 0.6808510638297872, 0.6530612244897959, 0.6274509803921569,
+      0.6037735849056604, 0.5818181818181818, 0.5614035087719298, 0.5423728813559322, 0.5245901639344263,
+      0.5079365079365079};
+  alignas(64) static constexpr double nlog[16] = {
+      0.03077165866675366, 0.08961215868968717, 0.14518200984449783, 0.19782574332991992, 0.2478361639045812,
+      0.2954642128938359,  0.3409265869705932,  0.38441169891033206, 0.42608439531090014, 0.46608972992459924,
+      0.5045560107523953,  0.5415972824327444,  0.5773153650348236,  0.6118015411059929,  0.6451379613735847,
+      0.6773988235918061};
+};
+template <int U>
+DK_INLINE void log_table_n(VD* io) {
+  using L = LogTableConst;
+  VD e[U], m[U], t[U], r[U], r2[U], q[U];
+  DK_UNROLL for (int u = 0; u < U; ++u) {
+    e[u] = exponent_of(io[u]);
+    m[u] = mantissa_of(io[u]);
+  }
+  // 16 m in [16, 32): the low 4 bits of t are j
+  DK_UNROLL for (int u = 0; u < U; ++u) t[u] = (m[u] * splat(16.0) - splat(0.5)) + splat(L::kMagic);
+  DK_UNROLL for (int u = 0; u < U; ++u) r[u] = m[u] * lookup16(L::inv, t[u]) - splat(1.0);
+  DK_UNROLL for (int u = 0; u < U; ++u) r2[u] = r[u] * r[u];
+  // log1p(r) = r + r^2 Q(r), Q = (-1/2 + r/3) + r^2 ((-1/4 + r/5) + r^2 (-1/6 + r/7))
+  DK_UNROLL for (int u = 0; u < U; ++u) {
+    const VD q0 = splat(-0.5) + r[u] * splat(1.0 / 3), q1 = splat(-0.25) + r[u] * splat(0.2),
+             q2 = splat(-1.0 / 6) + r[u] * splat(1.0 / 7);
+    q[u] = q0 + r2[u] * (q1 + r2[u] * q2);
+  }
+  DK_UNROLL for (int u = 0; u < U; ++u)
+    io[u] = (e[u] * splat(L::kLn2) + lookup16(L::nlog, t[u])) + (r[u] + r2[u] * q[u]);
 }
 
 template <class V, bool kCorr = true>
