@@ -49,12 +49,27 @@ py::array math(const std::string& name, const py::array& x, const std::string& i
     if (f32) return apply<float>(t->exp_f32, x);
     return apply<double>(t->exp_f64, x);
   }
+  if (name == "exp_term") {
+    if (f32) return apply<float>(t->exp_term_f32, x);
+    return apply<double>(t->exp_term_f64, x);
+  }
   if (f32) throw py::type_error("math: '" + name + "' is implemented for float64 only");
-  if (name == "exp_term") return apply<double>(t->exp_term_f64, x);
   if (name == "log") return apply<double>(t->log_f64, x);
   if (name == "log1p") return apply<double>(t->log1p_f64, x);
   if (name == "log_table") return apply<double>(t->log_table_f64, x);
   throw std::invalid_argument("math: unknown function '" + name + "'");
+}
+
+using F32Array = py::array_t<float, py::array::c_style | py::array::forcecast>;
+py::array fmadd(const F32Array& a, const F32Array& b, const F32Array& c, const std::string& isa_name_) {
+  const rowreduce::Table* t = rowreduce::table_for(isa_from(isa_name_));
+  if (!t) throw std::invalid_argument("ISA level '" + isa_name_ + "' is not compiled into this build");
+  if (!cpu_supports(isa_from(isa_name_))) throw std::runtime_error("this CPU cannot run ISA level '" + isa_name_ + "'");
+  if (a.ndim() != 1 || b.ndim() != 1 || c.ndim() != 1 || a.size() != b.size() || a.size() != c.size())
+    throw std::invalid_argument("fmadd: a, b and c must be 1-d arrays of one length");
+  py::array_t<float> y(a.size());
+  t->fmadd_f32(a.data(), b.data(), c.data(), y.mutable_data(), (int64_t)a.size());
+  return y;
 }
 
 }  // namespace
@@ -76,8 +91,10 @@ void init_config(py::module_& m) {
   m.def("have_openmp", &have_openmp);
   m.def("get_num_threads", &default_threads);
   m.def("set_num_threads", &set_default_threads);
+  m.def("fmadd", &fmadd, py::arg("a"), py::arg("b"), py::arg("c"), py::arg("isa"),
+        "a * b + c on float32 arrays, rounded once, as an ISA level computes it (FMA instruction or emulation).");
   m.def("math", &math, py::arg("name"), py::arg("x"), py::arg("isa"),
-        "Apply divkern's elementwise exp (float32/float64), exp_term (float64, the Fast sums' exp), log, log1p\n"
+        "Apply divkern's elementwise exp or exp_term (float32/float64; the Fast sums' exp), log, log1p\n"
         "or log_table (float64, the log of float log-sum-exp results) of an ISA level.");
 }
 

@@ -1093,6 +1093,12 @@ struct Units {
         for (int64_t c0 = 0; c0 < n; c0 += N) {
           const int64_t cols = n - c0 < N ? n - c0 : N;
           V r[N];
+          if (cols == N && g + N <= cnt) {  // a full square: straight-line loads and stores
+            DK_UNROLL for (int l = 0; l < N; ++l) r[l] = load(rows[g + l] + c0);
+            transpose(r);
+            DK_UNROLL for (int j = 0; j < N; ++j) store(tile + (c0 + j) * kSmallTile + g, r[j]);
+            continue;
+          }
           for (int l = 0; l < N; ++l) {
             const T* row = g + l < cnt ? rows[g + l] : nullptr;
             r[l] = !row ? ninf : cols == N ? load(row + c0) : load_partial(row + c0, cols, T(-__builtin_inf()));
@@ -1270,6 +1276,19 @@ inline void map_math(const T* x, T* y, int64_t n, F f) {
 }
 inline void exp_f32(const float* x, float* y, int64_t n) { map_math(x, y, n, [](VF v) { return exp(v); }); }
 inline void exp_f64(const double* x, double* y, int64_t n) { map_math(x, y, n, [](VD v) { return exp(v); }); }
+inline void fmadd_f32(const float* a, const float* b, const float* c, float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + kNF <= n; i += kNF) store(y + i, fmadd(load(a + i), load(b + i), load(c + i)));
+  if (i < n)
+    store_partial(y + i, fmadd(load_partial(a + i, n - i, 0.0f), load_partial(b + i, n - i, 0.0f),
+                               load_partial(c + i, n - i, 0.0f)), n - i);
+}
+inline void exp_term_f32(const float* x, float* y, int64_t n) {
+  map_math(x, y, n, [](VF v) {
+    exp_term_n<1>(&v);
+    return v;
+  });
+}
 inline void exp_term_f64(const double* x, double* y, int64_t n) {
   map_math(x, y, n, [](VD v) {
     exp_term_n<1>(&v);

@@ -66,7 +66,9 @@ struct Table {
   // Elementwise math, exposed so the tests can measure every ISA level's accuracy.
   void (*exp_f32)(const float*, float*, int64_t) = nullptr;
   void (*exp_f64)(const double*, double*, int64_t) = nullptr;
-  void (*exp_term_f64)(const double*, double*, int64_t) = nullptr;  // the Fast sums' exp
+  void (*exp_term_f32)(const float*, float*, int64_t) = nullptr;  // the Fast sums' exp
+  void (*fmadd_f32)(const float*, const float*, const float*, float*, int64_t) = nullptr;
+  void (*exp_term_f64)(const double*, double*, int64_t) = nullptr;
   void (*log_f64)(const double*, double*, int64_t) = nullptr;
   void (*log1p_f64)(const double*, double*, int64_t) = nullptr;
   void (*log_table_f64)(const double*, double*, int64_t) = nullptr;  // the float results' log

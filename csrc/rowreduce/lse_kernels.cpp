@@ -2,6 +2,7 @@
 // that level's flags and DK_ISA_NS / DK_ISA_NAME defined (see CMakeLists.txt); each copy
 // exports only fill_rowreduce_table(), so no inline function of one level can be merged
 // into another by the linker.
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -38,6 +39,8 @@ void fill_rowreduce_table(rowreduce::Table& t) {
   t.f64 = {&Units<double>::run, &Units<double>::finish, &Units<double>::write};
   t.exp_f32 = &exp_f32;
   t.exp_f64 = &exp_f64;
+  t.exp_term_f32 = &exp_term_f32;
+  t.fmadd_f32 = &fmadd_f32;
   t.exp_term_f64 = &exp_term_f64;
   t.log_f64 = &log_f64;
   t.log1p_f64 = &log1p_f64;

@@ -10,9 +10,12 @@
 //   MF / MD  their lane masks
 // and every operation is a single IEEE-754 operation per lane (or an exact bit
 // manipulation), so a kernel written against this vocabulary computes the same bits at
-// every level. There is deliberately no fused multiply-add here: the baseline level has
-// none, and mixing the two would make results depend on the CPU (the build also passes
-// -ffp-contract=off so the compiler does not fuse on its own).
+// every level. The one fused operation is `fmadd(a, b, c)` on float vectors: a * b + c
+// rounded once, with the FMA instruction where the level has one and computed to the same
+// correctly rounded value where it has none (SSE2: in double, see there); nothing else is
+// fused (the build passes -ffp-contract=off so the compiler does not fuse on its own).
+// `sub_exact_product(c, a, b)` is c - a * b for a product that is exact (one rounding
+// with or without FMA; the FMA levels fuse it).
 //
 // `add_if(m, acc, x)` / `add_unless(m, acc, x)` add x to acc in the lanes where m is set /
 // unset. The other lanes either keep acc (AVX-512 masked add) or add +0.0 to it: the same
@@ -71,6 +74,8 @@ inline void stream_fence() { _mm_sfence(); }
 inline VF operator+(VF a, VF b) { return {_mm512_add_ps(a.v, b.v)}; }
 inline VF operator-(VF a, VF b) { return {_mm512_sub_ps(a.v, b.v)}; }
 inline VF operator*(VF a, VF b) { return {_mm512_mul_ps(a.v, b.v)}; }
+inline VF fmadd(VF a, VF b, VF c) { return {_mm512_fmadd_ps(a.v, b.v, c.v)}; }
+inline VF sub_exact_product(VF c, VF a, VF b) { return {_mm512_fnmadd_ps(a.v, b.v, c.v)}; }
 inline VD operator+(VD a, VD b) { return {_mm512_add_pd(a.v, b.v)}; }
 inline VD operator-(VD a, VD b) { return {_mm512_sub_pd(a.v, b.v)}; }
 inline VD operator*(VD a, VD b) { return {_mm512_mul_pd(a.v, b.v)}; }
@@ -231,6 +236,8 @@ inline void stream_fence() { _mm_sfence(); }
 inline VF operator+(VF a, VF b) { return {_mm256_add_ps(a.v, b.v)}; }
 inline VF operator-(VF a, VF b) { return {_mm256_sub_ps(a.v, b.v)}; }
 inline VF operator*(VF a, VF b) { return {_mm256_mul_ps(a.v, b.v)}; }
+inline VF fmadd(VF a, VF b, VF c) { return {_mm256_fmadd_ps(a.v, b.v, c.v)}; }
+inline VF sub_exact_product(VF c, VF a, VF b) { return {_mm256_fnmadd_ps(a.v, b.v, c.v)}; }
 inline VD operator+(VD a, VD b) { return {_mm256_add_pd(a.v, b.v)}; }
 inline VD operator-(VD a, VD b) { return {_mm256_sub_pd(a.v, b.v)}; }
 inline VD operator*(VD a, VD b) { return {_mm256_mul_pd(a.v, b.v)}; }
@@ -363,6 +370,43 @@ inline void stream_fence() { _mm_sfence(); }
 inline VF operator+(VF a, VF b) { return {_mm_add_ps(a.v, b.v)}; }
 inline VF operator-(VF a, VF b) { return {_mm_sub_ps(a.v, b.v)}; }
 inline VF operator*(VF a, VF b) { return {_mm_mul_ps(a.v, b.v)}; }
+// a * b + c rounded once to float, without an FMA instruction: the product of two floats is
+// exact in double, so the only error of s = fl64(a b + c) is the addition's, and rounding
+// s to float gives the correctly rounded result unless that second rounding is a tie
+// (s exactly halfway between two floats: its low 29 mantissa bits are 1 and 28 zeros)
+// that the first rounding created. Then s moves one double ulp towards the exact sum
+// (its error from the exact sum comes from Knuth's two-sum), which breaks the tie the
+// right way. Valid while the result is a normal float (the callers' ranges).
+inline __m128d fma_fix_ties(__m128d p, __m128d c, __m128d s) {
+  const __m128i low = _mm_and_si128(_mm_castpd_si128(s), _mm_set1_epi32(0x1FFFFFFF));
+  const __m128i tie = _mm_cmpeq_epi32(low, _mm_set_epi32(0, 0x10000000, 0, 0x10000000));
+  if ((_mm_movemask_ps(_mm_castsi128_ps(tie)) & 5) == 0) return s;
+  alignas(16) double ps[2], cs[2], ss[2];
+  _mm_store_pd(ps, p);
+  _mm_store_pd(cs, c);
+  _mm_store_pd(ss, s);
+  for (int i = 0; i < 2; ++i) {
+    const double sv = ss[i], bv = sv - ps[i];
+    const double err = (ps[i] - (sv - bv)) + (cs[i] - bv);
+    if (err == 0) continue;
+    uint64_t b;
+    std::memcpy(&b, &ss[i], 8);
+    const uint64_t low29 = b & 0x1FFFFFFFull;
+    if (low29 != 0x10000000ull) continue;
+    b += ((err > 0) == (ss[i] > 0)) ? 1 : uint64_t(-1);
+    std::memcpy(&ss[i], &b, 8);
+  }
+  return _mm_load_pd(ss);
+}
+inline VF sub_exact_product(VF c, VF a, VF b) { return {_mm_sub_ps(c.v, _mm_mul_ps(a.v, b.v))}; }
+inline VF fmadd(VF a, VF b, VF c) {
+  const __m128 ah = _mm_movehl_ps(a.v, a.v), bh = _mm_movehl_ps(b.v, b.v), ch = _mm_movehl_ps(c.v, c.v);
+  const __m128d pl = _mm_mul_pd(_mm_cvtps_pd(a.v), _mm_cvtps_pd(b.v));
+  const __m128d ph = _mm_mul_pd(_mm_cvtps_pd(ah), _mm_cvtps_pd(bh));
+  const __m128d cl = _mm_cvtps_pd(c.v), chd = _mm_cvtps_pd(ch);
+  const __m128d sl = fma_fix_ties(pl, cl, _mm_add_pd(pl, cl)), sh = fma_fix_ties(ph, chd, _mm_add_pd(ph, chd));
+  return {_mm_movelh_ps(_mm_cvtpd_ps(sl), _mm_cvtpd_ps(sh))};
+}
 inline VD operator+(VD a, VD b) { return {_mm_add_pd(a.v, b.v)}; }
 inline VD operator-(VD a, VD b) { return {_mm_sub_pd(a.v, b.v)}; }
 inline VD operator*(VD a, VD b) { return {_mm_mul_pd(a.v, b.v)}; }
@@ -440,6 +484,8 @@ struct MD { bool m[kND]; };
 inline VF splat(float x) { VF r; DK_LANES(kNF) r.v[i] = x; return r; }
 inline VD splat(double x) { VD r; DK_LANES(kND) r.v[i] = x; return r; }
 inline VF load(const float* p) { VF r; DK_LANES(kNF) r.v[i] = p[i]; return r; }
+inline VF fmadd(VF a, VF b, VF c) { VF r; DK_LANES(kNF) r.v[i] = std::fma(a.v[i], b.v[i], c.v[i]); return r; }
+inline VF sub_exact_product(VF c, VF a, VF b) { VF r; DK_LANES(kNF) r.v[i] = c.v[i] - a.v[i] * b.v[i]; return r; }
 inline VD load(const double* p) { VD r; DK_LANES(kND) r.v[i] = p[i]; return r; }
 inline VF load_partial(const float* p, int64_t n, float fill) { VF r; DK_LANES(kNF) r.v[i] = i < n ? p[i] : fill; return r; }
 inline VD load_partial(const double* p, int64_t n, double fill) { VD r; DK_LANES(kND) r.v[i] = i < n ? p[i] : fill; return r; }
