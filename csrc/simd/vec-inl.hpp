@@ -377,10 +377,11 @@ inline VF operator*(VF a, VF b) { return {_mm_mul_ps(a.v, b.v)}; }
 // that the first rounding created. Then s moves one double ulp towards the exact sum
 // (its error from the exact sum comes from Knuth's two-sum), which breaks the tie the
 // right way. Valid while the result is a normal float (the callers' ranges).
-inline __m128d fma_fix_ties(__m128d p, __m128d c, __m128d s) {
+inline __m128 fma_tie_lanes(__m128d s) {  // 32-bit lanes 0 and 2: s is a float midpoint
   const __m128i low = _mm_and_si128(_mm_castpd_si128(s), _mm_set1_epi32(0x1FFFFFFF));
-  const __m128i tie = _mm_cmpeq_epi32(low, _mm_set_epi32(0, 0x10000000, 0, 0x10000000));
-  if ((_mm_movemask_ps(_mm_castsi128_ps(tie)) & 5) == 0) return s;
+  return _mm_castsi128_ps(_mm_cmpeq_epi32(low, _mm_set_epi32(0, 0x10000000, 0, 0x10000000)));
+}
+DK_NOINLINE inline __m128d fma_fix_ties(__m128d p, __m128d c, __m128d s) {
   alignas(16) double ps[2], cs[2], ss[2];
   _mm_store_pd(ps, p);
   _mm_store_pd(cs, c);
@@ -388,11 +389,9 @@ inline __m128d fma_fix_ties(__m128d p, __m128d c, __m128d s) {
   for (int i = 0; i < 2; ++i) {
     const double sv = ss[i], bv = sv - ps[i];
     const double err = (ps[i] - (sv - bv)) + (cs[i] - bv);
-    if (err == 0) continue;
     uint64_t b;
     std::memcpy(&b, &ss[i], 8);
-    const uint64_t low29 = b & 0x1FFFFFFFull;
-    if (low29 != 0x10000000ull) continue;
+    if (err == 0 || (b & 0x1FFFFFFFull) != 0x10000000ull) continue;
     b += ((err > 0) == (ss[i] > 0)) ? 1 : uint64_t(-1);
     std::memcpy(&ss[i], &b, 8);
   }
@@ -404,7 +403,11 @@ inline VF fmadd(VF a, VF b, VF c) {
   const __m128d pl = _mm_mul_pd(_mm_cvtps_pd(a.v), _mm_cvtps_pd(b.v));
   const __m128d ph = _mm_mul_pd(_mm_cvtps_pd(ah), _mm_cvtps_pd(bh));
   const __m128d cl = _mm_cvtps_pd(c.v), chd = _mm_cvtps_pd(ch);
-  const __m128d sl = fma_fix_ties(pl, cl, _mm_add_pd(pl, cl)), sh = fma_fix_ties(ph, chd, _mm_add_pd(ph, chd));
+  __m128d sl = _mm_add_pd(pl, cl), sh = _mm_add_pd(ph, chd);
+  if (_mm_movemask_ps(_mm_or_ps(fma_tie_lanes(sl), fma_tie_lanes(sh))) & 5) {  // rare
+    sl = fma_fix_ties(pl, cl, sl);
+    sh = fma_fix_ties(ph, chd, sh);
+  }
   return {_mm_movelh_ps(_mm_cvtpd_ps(sl), _mm_cvtpd_ps(sh))};
 }
 inline VD operator+(VD a, VD b) { return {_mm_add_pd(a.v, b.v)}; }
