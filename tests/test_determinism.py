@@ -29,6 +29,9 @@ def make_cases():
         "gather": (rng.standard_normal((50, 3000))[:, ::3], 1),
         "gather tuple": (rng.standard_normal((20, 30, 40)).astype(np.float32), (0, 2)),
         "all": (rng.standard_normal(300_001).astype(np.float32), None),
+        # >= 1 MiB of log-sum-exp results: written with non-temporal stores
+        "many short rows (results streamed)": (rng.standard_normal((300_001, 4)).astype(np.float32), 1),
+        "many short rows f64 (results streamed)": (rng.standard_normal((140_001, 3)), 1),
         "log-probs (accurate mode)": (np.log(rng.dirichlet(np.ones(40), size=500)).astype(np.float32), 1),
     }
     special = rng.standard_normal((64, 100)).astype(np.float32)

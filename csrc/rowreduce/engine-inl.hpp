@@ -617,13 +617,19 @@ inline void write_row_range(const Task& t, const RowCursor& cur, int64_t i0, int
 
 // dst[0, n) = src[0, n) rounded to T.
 template <class T>
-inline void store_converted(T* dst, const double* src, int64_t n) {
+inline void store_converted(T* dst, const double* src, int64_t n, bool stream) {
+  using V = typename Lanes<T>::V;
+  constexpr int N = Lanes<T>::N;
+  auto vec = [&](int64_t i) {
+    if constexpr (std::is_same<T, float>::value) return to_f32(load(src + i), load(src + i + kND));
+    else return load(src + i);
+  };
   int64_t i = 0;
-  if constexpr (std::is_same<T, float>::value) {
-    for (; i + kNF <= n; i += kNF) store(dst + i, to_f32(load(src + i), load(src + i + kND)));
-  } else {
-    for (; i + kND <= n; i += kND) store(dst + i, load(src + i));
+  if (stream) {  // non-temporal stores need whole aligned vectors: plain ones up to there
+    for (; i < n && (reinterpret_cast<uintptr_t>(dst + i) & (sizeof(V) - 1)) != 0; ++i) dst[i] = T(src[i]);
+    for (; i + N <= n; i += N) stream_store(dst + i, vec(i));
   }
+  for (; i + N <= n; i += N) store(dst + i, vec(i));
   for (; i < n; ++i) dst[i] = T(src[i]);
 }
 
@@ -634,8 +640,8 @@ inline void store_lse(const Task& t, RowCursor& cur, const double* res, const do
   T* sign = t.return_sign ? operand<T>(t.plan, kSign) : nullptr;
   if (cur.flat && cur.flat_step[kOut] == 1 && (!sign || cur.flat_step[kSign] == 1)) {
     // results of consecutive rows are adjacent (a fresh output array): vector stores
-    store_converted(out + cur.flat_off[kOut], res, count);
-    if (sign) store_converted(sign + cur.flat_off[kSign], sgn, count);
+    store_converted(out + cur.flat_off[kOut], res, count, t.stream_out);
+    if (sign) store_converted(sign + cur.flat_off[kSign], sgn, count, t.stream_out);
     for (int op = 0; op < kNumOperands; ++op) cur.flat_off[op] += count * cur.flat_step[op];
     return;
   }
@@ -1216,6 +1222,11 @@ struct Units {
   }
 
   static void finish(const Task& t, int64_t r0, int64_t r1) {
+    finish_rows(t, r0, r1);
+    if (t.stream_out) stream_fence();  // log-sum-exp results may be non-temporal stores
+  }
+
+  static void finish_rows(const Task& t, int64_t r0, int64_t r1) {
     alignas(64) double m[kBatch], c[kBatch], s[kBatch];
     RowCursor cur;
     cur.seek(t.plan, r0);

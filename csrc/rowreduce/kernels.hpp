@@ -36,7 +36,7 @@ struct Task {
   Op op = Op::LogSumExp;
   bool weighted = false;
   bool return_sign = false;  // sign output present; without it negative sums give NaN
-  bool stream_out = false;   // softmax output larger than the caches: non-temporal stores
+  bool stream_out = false;   // outputs larger than the caches: non-temporal stores
   int64_t chunk = 0;           // Rows/Gather: elements per unit; Columns: reduction positions per unit
   int64_t nchunks = 1;         // units per row along the reduction
   int64_t rows_per_unit = 1;   // Rows/Gather with nchunks == 1

@@ -21,6 +21,10 @@ constexpr int64_t kColBlockBytes = 512 * 1024;  // Columns: bytes per block, at 
 constexpr int64_t kColBlocksPerChunk = 256;  // Columns: blocks per unit, at most
 constexpr int64_t kMinUnits = 16;             // Columns: shorten chunks until there are this many units
 constexpr double kStreamBytes = 64.0 * 1024 * 1024;
+// log-sum-exp results of at least this many bytes (many short rows: the input streams from
+// memory) are written with non-temporal stores too: without the read for ownership of
+// each output line, rows of 16 floats read ~6% less from memory (~8% faster)
+constexpr double kStreamResultBytes = 1024.0 * 1024;
 
 // Weighted rows the kernels hand back (kernels.hpp: Task::weighted_fallback).
 //  * A row holding an infinite or NaN input (with a nonzero weight) or weight, or whose
@@ -114,7 +118,8 @@ void run(const ReduceSpec& spec, DType dtype, Op op, int threads) {
   t.return_sign = p.present[kSign];
   t.weighted_fallback = dtype == DType::F32 ? &weighted_fallback<float> : &weighted_fallback<double>;
   // a full-size output beyond any cache is streamed to memory (no read for ownership)
-  t.stream_out = op != Op::LogSumExp && (double)p.rows * (double)p.n * elem > kStreamBytes;
+  t.stream_out = op != Op::LogSumExp ? (double)p.rows * (double)p.n * elem > kStreamBytes
+                                     : (double)p.rows * elem >= kStreamResultBytes;
 
   if (p.layout == Layout::Columns) {
     // A unit reads `col_block` positions of `lane_tile` adjacent lanes, a stretch of 16 KiB
