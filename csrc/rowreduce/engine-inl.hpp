@@ -144,10 +144,10 @@ inline uint64_t finalize_lse_unweighted(const double* m, const double* c, const 
     for (int g = 0; g < kLogGroup && kk[g] > 0; ++g) {
       const int64_t i = i0 + g * kND, k = kk[g];
       // Fast states carry the whole sum in c (s = 0): one log instead of log1p + log
-      VD res = (any(lt(zero, vs[g]) | lt(vs[g], zero) | nan_mask(vs[g])) ? log1p(vs[g] / vc[g]) + lg[g] : lg[g]) + vm[g];
+      VD res = (all(eq(vs[g], zero)) ? lg[g] : log1p(vs[g] / vc[g]) + lg[g]) + vm[g];
       VD sg = one;
-      // rows with a non-finite maximum, or NaN in the sums
-      if (any(nan_mask(vm[g] - vm[g]) | nan_mask(vs[g]) | nan_mask(vc[g]))) {
+      // rows with a non-finite maximum, or NaN in the sums (finite sums do not overflow)
+      if (any(nan_mask((vm[g] - vm[g]) + (vc[g] + vs[g])))) {
         res = select(eq(vm[g], inf), inf, res);
         auto empty = eq(vm[g], splat(-__builtin_inf()));
         res = select(empty, splat(-__builtin_inf()), res);
@@ -156,12 +156,12 @@ inline uint64_t finalize_lse_unweighted(const double* m, const double* c, const 
         res = select(bad, nan, res);
         sg = select(bad, nan, sg);
       }
-      const auto near0 = lt(splat(-kSensitive), res) & lt(res, splat(kSensitive));
+      const auto near0 = lt(res * res, splat(kSensitive * kSensitive));
       if (any(near0)) {
         alignas(64) double fr[kND];
         store(fr, res);
         for (int64_t j = 0; j < k; ++j)
-          if (fr[j] > -kSensitive && fr[j] < kSensitive) redo |= uint64_t(1) << (i + j);
+          if (fr[j] * fr[j] < kSensitive * kSensitive) redo |= uint64_t(1) << (i + j);
       }
       if (k == kND) {
         store(out + i, res);

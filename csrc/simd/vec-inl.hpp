@@ -95,6 +95,7 @@ inline MF operator&(MF a, MF b) { return {(__mmask16)(a.k & b.k)}; }
 inline MD operator&(MD a, MD b) { return {(__mmask8)(a.k & b.k)}; }
 inline bool any(MF m) { return m.k != 0; }
 inline bool any(MD m) { return m.k != 0; }
+inline bool all(MD m) { return m.k == (__mmask8)((1u << kND) - 1); }
 inline VF select(MF m, VF a, VF b) { return {_mm512_mask_blend_ps(m.k, b.v, a.v)}; }
 inline VD select(MD m, VD a, VD b) { return {_mm512_mask_blend_pd(m.k, b.v, a.v)}; }
 // acc + x where m is set / unset (other lanes keep acc): one masked add
@@ -257,6 +258,7 @@ inline MF operator&(MF a, MF b) { return {_mm256_and_ps(a.m, b.m)}; }
 inline MD operator&(MD a, MD b) { return {_mm256_and_pd(a.m, b.m)}; }
 inline bool any(MF m) { return _mm256_movemask_ps(m.m) != 0; }
 inline bool any(MD m) { return _mm256_movemask_pd(m.m) != 0; }
+inline bool all(MD m) { return _mm256_movemask_pd(m.m) == 0xF; }
 inline VF select(MF m, VF a, VF b) { return {_mm256_blendv_ps(b.v, a.v, m.m)}; }
 inline VD select(MD m, VD a, VD b) { return {_mm256_blendv_pd(b.v, a.v, m.m)}; }
 inline VF add_if(MF m, VF acc, VF x) { return {_mm256_add_ps(acc.v, _mm256_and_ps(m.m, x.v))}; }
@@ -429,6 +431,7 @@ inline MF operator&(MF a, MF b) { return {_mm_and_ps(a.m, b.m)}; }
 inline MD operator&(MD a, MD b) { return {_mm_and_pd(a.m, b.m)}; }
 inline bool any(MF m) { return _mm_movemask_ps(m.m) != 0; }
 inline bool any(MD m) { return _mm_movemask_pd(m.m) != 0; }
+inline bool all(MD m) { return _mm_movemask_pd(m.m) == 0x3; }
 inline VF select(MF m, VF a, VF b) { return {_mm_or_ps(_mm_and_ps(m.m, a.v), _mm_andnot_ps(m.m, b.v))}; }
 inline VD select(MD m, VD a, VD b) { return {_mm_or_pd(_mm_and_pd(m.m, a.v), _mm_andnot_pd(m.m, b.v))}; }
 inline VF add_if(MF m, VF acc, VF x) { return {_mm_add_ps(acc.v, _mm_and_ps(m.m, x.v))}; }
@@ -518,6 +521,7 @@ inline MF operator&(MF a, MF b) { MF r; DK_LANES(kNF) r.m[i] = a.m[i] && b.m[i];
 inline MD operator&(MD a, MD b) { MD r; DK_LANES(kND) r.m[i] = a.m[i] && b.m[i]; return r; }
 inline bool any(MF m) { bool r = false; DK_LANES(kNF) r |= m.m[i]; return r; }
 inline bool any(MD m) { bool r = false; DK_LANES(kND) r |= m.m[i]; return r; }
+inline bool all(MD m) { bool r = true; DK_LANES(kND) r &= m.m[i]; return r; }
 inline VF select(MF m, VF a, VF b) { VF r; DK_LANES(kNF) r.v[i] = m.m[i] ? a.v[i] : b.v[i]; return r; }
 inline VD select(MD m, VD a, VD b) { VD r; DK_LANES(kND) r.v[i] = m.m[i] ? a.v[i] : b.v[i]; return r; }
 inline VF add_if(MF m, VF acc, VF x) { VF r; DK_LANES(kNF) r.v[i] = acc.v[i] + (m.m[i] ? x.v[i] : 0.0f); return r; }
