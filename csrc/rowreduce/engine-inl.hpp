@@ -677,9 +677,10 @@ constexpr int kLaneGroup = 4;
 // maximum in mx[g] (of the block's elements and the running maximum m0[g] of earlier
 // blocks, so that the sums below are already relative to the new running maximum), NaN
 // marker in nanacc[g] (for lanes without a finite maximum), sums and tie counts in
-// s64/c64[2g .. 2g+1] (float) or [g] (double).
+// s64/c64[2g .. 2g+1] (float) or [g] (double). Returns whether any lane has no finite
+// maximum (then lane_states needs its NaN bookkeeping).
 template <class T, Mode M, int G, bool Partial>
-DK_INLINE void lane_group(const T* x, const int64_t* xoff, int64_t len, int64_t k, const typename Lanes<T>::V* m0,
+DK_INLINE bool lane_group(const T* x, const int64_t* xoff, int64_t len, int64_t k, const typename Lanes<T>::V* m0,
                           typename Lanes<T>::V* mx, typename Lanes<T>::V* nanacc, VD* s64, VD* c64, const char* pf,
                           int64_t pf_lines) {
   static_assert(M != Mode::Accurate, "lanes kernels run in Fast or Masked mode");
@@ -749,6 +750,7 @@ DK_INLINE void lane_group(const T* x, const int64_t* xoff, int64_t len, int64_t 
       row = 0;
     }
   }
+  return special;
 }
 
 // merge(a, b) for a block state b whose maximum is the running maximum after the block
@@ -779,10 +781,12 @@ DK_INLINE typename Lanes<T>::V running_max(const double* lm, int64_t at, int64_t
 }
 
 // Merges the block states of a lane group into the running lane states lm/lc/ls[l0 ..).
+// `special`: lane_group's answer; without it every lane has a finite maximum and no NaN
+// marker, and the selects below are skipped.
 template <class T, Mode M, int G>
 DK_INLINE void lane_states(const typename Lanes<T>::V* mx, const typename Lanes<T>::V* nanacc, const VD* s64,
-                           const VD* c64, int64_t l0, int64_t width, bool first, double* lm, double* lc,
-                           double* ls) {
+                           const VD* c64, int64_t l0, int64_t width, bool first, bool special, double* lm,
+                           double* lc, double* ls) {
   constexpr bool kF32 = std::is_same<T, float>::value;
   constexpr int H = kF32 ? 2 : 1;  // VD per V
   const VD inf = splat(__builtin_inf()), zero = splat(0.0), qnan = splat(__builtin_nan(""));
@@ -791,24 +795,24 @@ DK_INLINE void lane_states(const typename Lanes<T>::V* mx, const typename Lanes<
     const int64_t kk = width - at < kND ? width - at : kND;
     if (kk <= 0) break;
     const int g = q / H, h = q % H;
-    VD bm, nanv;
-    if constexpr (kF32) {
-      bm = h == 0 ? lo_f64(mx[g]) : hi_f64(mx[g]);
-      nanv = h == 0 ? lo_f64(nanacc[g]) : hi_f64(nanacc[g]);
-    } else {
-      bm = mx[g];
-      nanv = nanacc[g];
-    }
+    VD bm;
+    if constexpr (kF32) bm = h == 0 ? lo_f64(mx[g]) : hi_f64(mx[g]);
+    else bm = mx[g];
     VD bc = c64[q], bs = s64[q];
     if (M == Mode::Fast) {  // Fast states are (m, sum, 0)
       bc = bs;
       bs = zero;
     }
-    const auto notfin = nan_mask(bm) | eq(bm, inf) | eq(bm, splat(-__builtin_inf()));
-    const auto nanlane = nan_mask(nanv) | nan_mask(bm);
-    bc = select(notfin, zero, bc);
-    bs = select(notfin, select(nanlane, qnan, zero), bs);
-    bm = select(nanlane, qnan, bm);
+    if (special) {
+      VD nanv;
+      if constexpr (kF32) nanv = h == 0 ? lo_f64(nanacc[g]) : hi_f64(nanacc[g]);
+      else nanv = nanacc[g];
+      const auto notfin = nan_mask(bm) | eq(bm, inf) | eq(bm, splat(-__builtin_inf()));
+      const auto nanlane = nan_mask(nanv) | nan_mask(bm);
+      bc = select(notfin, zero, bc);
+      bs = select(notfin, select(nanlane, qnan, zero), bs);
+      bm = select(nanlane, qnan, bm);
+    }
     if (first) {
       store_partial(lm + at, bm, kk);
       store_partial(lc + at, bc, kk);
@@ -853,17 +857,17 @@ inline void lanes_block(const T* x, const int64_t* xoff, int64_t len, int64_t wi
     int64_t nl;
     const char* at = pf_share(nl);
     if (!first) DK_UNROLL for (int g = 0; g < G; ++g) m0[g] = running_max<T>(lm, j + g * N, width);
-    lane_group<T, M, G, false>(x + j, xoff, len, N, m0, mx, nanacc, s64, c64, at, nl);
-    lane_states<T, M, G>(mx, nanacc, s64, c64, j, width, first, lm, lc, ls);
+    const bool special = lane_group<T, M, G, false>(x + j, xoff, len, N, m0, mx, nanacc, s64, c64, at, nl);
+    lane_states<T, M, G>(mx, nanacc, s64, c64, j, width, first, special, lm, lc, ls);
   }
   for (; j < width; j += N) {  // the remaining vectors one at a time, the last partial
     const int64_t k = width - j < N ? width - j : N;
     int64_t nl;
     const char* at = pf_share(nl);
     if (!first) m0[0] = running_max<T>(lm, j, width);
-    if (k == N) lane_group<T, M, 1, false>(x + j, xoff, len, N, m0, mx, nanacc, s64, c64, at, nl);
-    else lane_group<T, M, 1, true>(x + j, xoff, len, k, m0, mx, nanacc, s64, c64, at, nl);
-    lane_states<T, M, 1>(mx, nanacc, s64, c64, j, width, first, lm, lc, ls);
+    const bool special = k == N ? lane_group<T, M, 1, false>(x + j, xoff, len, N, m0, mx, nanacc, s64, c64, at, nl)
+                                : lane_group<T, M, 1, true>(x + j, xoff, len, k, m0, mx, nanacc, s64, c64, at, nl);
+    lane_states<T, M, 1>(mx, nanacc, s64, c64, j, width, first, special, lm, lc, ls);
   }
 }
 
