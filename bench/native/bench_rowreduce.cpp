@@ -17,11 +17,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <random>
 #include <string>
 #include <vector>
 
+#if defined(_WIN32)
+#include <malloc.h>
+#else
 #include <sys/mman.h>
+#endif
 
 #include "core/cpu.hpp"
 #include "core/dispatch.hpp"
@@ -41,13 +46,22 @@ struct Buffer {
   size_t n;
   explicit Buffer(size_t n_, T v = T(0)) : n(n_) {
     const size_t align = size_t(1) << 21, bytes = (n * sizeof(T) + align - 1) / align * align;
+#if defined(_WIN32)
+    p = static_cast<T*>(_aligned_malloc(bytes ? bytes : align, align));
+#else
     p = static_cast<T*>(std::aligned_alloc(align, bytes ? bytes : align));
+#endif
+    if (!p) throw std::bad_alloc();
 #ifdef MADV_HUGEPAGE
     madvise(p, bytes, MADV_HUGEPAGE);
 #endif
     for (size_t i = 0; i < n; ++i) p[i] = v;
   }
+#if defined(_WIN32)
+  ~Buffer() { _aligned_free(p); }
+#else
   ~Buffer() { std::free(p); }
+#endif
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
   T* data() { return p; }
