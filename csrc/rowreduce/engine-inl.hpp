@@ -939,6 +939,7 @@ inline void write_lanes(const T* x, T* out, int64_t width, bool log_out, const L
 template <class T>
 struct Units {
   static constexpr int64_t kBatch = 64;  // rows finalised together (a 64-bit mask of rows to recompute)
+  static_assert(kBatch <= 64, "finalize_lse_unweighted returns the rows to recompute as a 64-bit mask");
   static_assert(kBatch <= kSmallTile, "accurate_short_rows puts a batch's rows in one tile");
 
   // Finalises `count` row states (arrays) and writes the results of those rows, starting

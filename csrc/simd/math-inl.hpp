@@ -20,7 +20,8 @@
 //                       multiply-adds, x < -86.5 gives exp(-86.5).
 //  log<VD>(x)   double  < 1 ulp; log(0) = -inf, log(x<0) = NaN, log(+inf) = +inf.
 //  log1p<VD>(x) double  < 1 ulp, exact for |x| < 2^-54; log1p(-1) = -inf, x < -1 -> NaN.
-//  log_table_n  double  absolute error < 2^-42 for positive normal x, no division (results
+//  log_table_n  double  absolute error < 2^-42 for positive normal x below 2^64 (the sums
+//                       it serves), < 1.2 * 2^-42 up to the top of the range; no division (results
 //                       rounded to float only).
 //
 // Method. exp: x = k ln2 + r with |r| <= ln2/2, k = round(x / ln2) by the 1.5*2^p magic
@@ -362,9 +363,10 @@ DK_INLINE void log_corrected_n(V* io, const V* corr) {
   }
 }
 
-// log(x) for U vectors of positive normal doubles to an absolute error below 2^-42, without
-// a division: for values that are then added to a float log-sum-exp maximum and rounded to
-// float, with a result of magnitude at least 2 (ulp >= 2^-22; smaller results are
+// log(x) for U vectors of positive normal doubles to an absolute error below 2^-42 for
+// x < 2^64 (the log-sum-exp sums; 1.2 * 2^-42 at the ends of the double range, where e ln2
+// and its rounding grow), without a division: for values that are then added to a float
+// log-sum-exp maximum and rounded to float, with a result of magnitude at least 2 (ulp >= 2^-22; smaller results are
 // recomputed with the accurate log). Other x (0, inf, NaN, subnormal) give finite
 // garbage: the caller replaces those rows.
 // Method: x = 2^e m, m in [1, 2); j = the sixteenth of [1, 2) that holds m (by the magic
