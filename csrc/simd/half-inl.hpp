@@ -23,14 +23,11 @@ inline float half_bits_to_float(uint16_t h) {
     } while (!(m & 0x400u));
     bits = sign | ((uint32_t)(112 - e) << 23) | ((m & 0x3FFu) << 13);
   }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
+  return float_of(bits);
 }
 
 inline uint16_t float_to_half_bits(float f) {
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
+  const uint32_t x = bits_of(f);
   const uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
   const uint32_t ax = x & 0x7FFFFFFFu;
   if (ax >= 0x7F800000u)  // inf, or NaN made quiet with its upper payload bits

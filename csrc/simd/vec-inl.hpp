@@ -38,6 +38,29 @@
 #endif
 #endif
 
+// The bit pattern of a float / double and back (exact), for the bit manipulations of
+// scalar and portable code.
+inline uint32_t bits_of(float x) {
+  uint32_t b;
+  std::memcpy(&b, &x, 4);
+  return b;
+}
+inline uint64_t bits_of(double x) {
+  uint64_t b;
+  std::memcpy(&b, &x, 8);
+  return b;
+}
+inline float float_of(uint32_t b) {
+  float x;
+  std::memcpy(&x, &b, 4);
+  return x;
+}
+inline double double_of(uint64_t b) {
+  double x;
+  std::memcpy(&x, &b, 8);
+  return x;
+}
+
 #if defined(__AVX512F__)
 // ------------------------------------------------------------------------ AVX-512
 #define DK_VEC_NAME "avx512"
@@ -391,11 +414,9 @@ DK_NOINLINE inline __m128d fma_fix_ties(__m128d p, __m128d c, __m128d s) {
   for (int i = 0; i < 2; ++i) {
     const double sv = ss[i], bv = sv - ps[i];
     const double err = (ps[i] - (sv - bv)) + (cs[i] - bv);
-    uint64_t b;
-    std::memcpy(&b, &ss[i], 8);
+    const uint64_t b = bits_of(sv);
     if (err == 0 || (b & 0x1FFFFFFFull) != 0x10000000ull) continue;
-    b += ((err > 0) == (ss[i] > 0)) ? 1 : uint64_t(-1);
-    std::memcpy(&ss[i], &b, 8);
+    ss[i] = double_of(b + (((err > 0) == (sv > 0)) ? 1 : uint64_t(-1)));
   }
   return _mm_load_pd(ss);
 }
@@ -535,26 +556,8 @@ inline VF to_f32(VD lo, VD hi) {
   DK_LANES(kND) { r.v[i] = (float)lo.v[i]; r.v[kND + i] = (float)hi.v[i]; }
   return r;
 }
-inline VF pow2_magic(VF t) {
-  VF r;
-  DK_LANES(kNF) {
-    uint32_t b;
-    std::memcpy(&b, &t.v[i], 4);
-    b = (b + 127u) << 23;
-    std::memcpy(&r.v[i], &b, 4);
-  }
-  return r;
-}
-inline VD pow2_magic(VD t) {
-  VD r;
-  DK_LANES(kND) {
-    uint64_t b;
-    std::memcpy(&b, &t.v[i], 8);
-    b = (b + 1023u) << 52;
-    std::memcpy(&r.v[i], &b, 8);
-  }
-  return r;
-}
+inline VF pow2_magic(VF t) { VF r; DK_LANES(kNF) r.v[i] = float_of((bits_of(t.v[i]) + 127u) << 23); return r; }
+inline VD pow2_magic(VD t) { VD r; DK_LANES(kND) r.v[i] = double_of((bits_of(t.v[i]) + 1023u) << 52); return r; }
 template <class T, int N>
 inline T fold_lanes(const T* in, bool is_max) {
   T a[N];
@@ -566,23 +569,10 @@ inline T fold_lanes(const T* in, bool is_max) {
 inline double fold_sum(VD v) { return fold_lanes<double, kND>(v.v, false); }
 inline double fold_max(VD v) { return fold_lanes<double, kND>(v.v, true); }
 inline float fold_max(VF v) { return fold_lanes<float, kNF>(v.v, true); }
-inline VD lookup16(const double* tbl, VD t) {
-  VD r;
-  DK_LANES(kND) {
-    uint64_t b;
-    std::memcpy(&b, &t.v[i], 8);
-    r.v[i] = tbl[b & 15];
-  }
-  return r;
-}
+inline VD lookup16(const double* tbl, VD t) { VD r; DK_LANES(kND) r.v[i] = tbl[bits_of(t.v[i]) & 15]; return r; }
 inline VD pow2_16(VD t) {
   VD r;
-  DK_LANES(kND) {
-    uint64_t b;
-    std::memcpy(&b, &t.v[i], 8);
-    b = ((b << 48) & 0xFFF0000000000000ull) + 0x3FF0000000000000ull;
-    std::memcpy(&r.v[i], &b, 8);
-  }
+  DK_LANES(kND) r.v[i] = double_of(((bits_of(t.v[i]) << 48) & 0xFFF0000000000000ull) + 0x3FF0000000000000ull);
   return r;
 }
 template <class V, int N>
@@ -632,14 +622,7 @@ inline MS operator|(MS a, MS b) { return {a.m || b.m}; }
 inline MS operator&(MS a, MS b) { return {a.m && b.m}; }
 inline bool any(MS m) { return m.m; }
 inline SD select(MS m, SD a, SD b) { return {m.m ? a.v : b.v}; }
-inline SD pow2_magic(SD t) {
-  uint64_t b;
-  std::memcpy(&b, &t.v, 8);
-  b = (b + 1023u) << 52;
-  SD r;
-  std::memcpy(&r.v, &b, 8);
-  return r;
-}
+inline SD pow2_magic(SD t) { return {double_of((bits_of(t.v) + 1023u) << 52)}; }
 
 // Lane traits, so templates can name the scalar, mask and splat of a vector type.
 template <class V> struct VecTraits;
@@ -678,5 +661,5 @@ inline SD scale_exact(SD p, SD k, SD t_magic) {
   constexpr double kMagic = 6755399441055744.0;
   SD k1 = {(k.v * 0.5 + kMagic) - kMagic};
   SD k2 = {k.v - k1.v};
-  return (p * pow2_magic({k1.v + kMagic})) * pow2_magic({k2.v + kMagic});
+  return (p * pow2_magic(SD{k1.v + kMagic})) * pow2_magic(SD{k2.v + kMagic});
 }
