@@ -1302,14 +1302,9 @@ inline void fmadd_f32(const float* a, const float* b, const float* c, float* y, 
     store_partial(y + i, fmadd(load_partial(a + i, n - i, 0.0f), load_partial(b + i, n - i, 0.0f),
                                load_partial(c + i, n - i, 0.0f)), n - i);
 }
-inline void exp_term_f32(const float* x, float* y, int64_t n) {
-  map_math(x, y, n, [](VF v) {
-    exp_term_n<1>(&v);
-    return v;
-  });
-}
-inline void exp_term_f64(const double* x, double* y, int64_t n) {
-  map_math(x, y, n, [](VD v) {
+template <class T>
+inline void exp_term_elementwise(const T* x, T* y, int64_t n) {
+  map_math(x, y, n, [](auto v) {
     exp_term_n<1>(&v);
     return v;
   });

@@ -39,9 +39,9 @@ void fill_rowreduce_table(rowreduce::Table& t) {
   t.f64 = {&Units<double>::run, &Units<double>::finish, &Units<double>::write};
   t.exp_f32 = &exp_f32;
   t.exp_f64 = &exp_f64;
-  t.exp_term_f32 = &exp_term_f32;
+  t.exp_term_f32 = &exp_term_elementwise<float>;
   t.fmadd_f32 = &fmadd_f32;
-  t.exp_term_f64 = &exp_term_f64;
+  t.exp_term_f64 = &exp_term_elementwise<double>;
   t.log_f64 = &log_f64;
   t.log1p_f64 = &log1p_f64;
   t.log_table_f64 = &log_table_f64;

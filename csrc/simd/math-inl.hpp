@@ -65,62 +65,48 @@ inline V vmin(V a, V b) {  // a < b ? a : b, returns b when either is NaN
   return select(lt(a, b), a, b);
 }
 
-// The exponentials below work on U independent vectors in lockstep, operation by
-// operation: the same bits as one at a time, but the instruction stream offers the
-// out-of-order core U independent operations at every step instead of one long dependency
-// chain after another (the scheduler fills up with waiting operations of a single chain
-// otherwise).
-
 // x = k ln2 + r, |r| <= ln2/2, for x already clamped to the range of the caller; t is
 // k + kMagic (k in its low mantissa bits).
-template <int U, class V>
-DK_INLINE void exp_reduce_n(const V* x, V* t, V* k, V* r) {
+template <class V>
+DK_INLINE void exp_reduce(V x, V& t, V& k, V& r) {
   using C = ExpConst<V>;
   using T = typename VecTraits<V>::T;
-  DK_UNROLL for (int u = 0; u < U; ++u) t[u] = x[u] * splat_as<V>(T(C::kLog2e)) + splat_as<V>(T(C::kMagic));
-  DK_UNROLL for (int u = 0; u < U; ++u) k[u] = t[u] - splat_as<V>(T(C::kMagic));
-  DK_UNROLL for (int u = 0; u < U; ++u) r[u] = (x[u] - k[u] * splat_as<V>(T(C::kLn2Hi))) - k[u] * splat_as<V>(T(C::kLn2Lo));
+  t = x * splat_as<V>(T(C::kLog2e)) + splat_as<V>(T(C::kMagic));
+  k = t - splat_as<V>(T(C::kMagic));
+  r = (x - k * splat_as<V>(T(C::kLn2Hi))) - k * splat_as<V>(T(C::kLn2Lo));
 }
 
 // r -> exp(r) = 1 + r + r^2 P(r) for |r| <= ln2/2. P is evaluated in Estrin's scheme (pairs
 // of terms combined by powers of r^2): the same number of operations as Horner's rule but
 // half the dependency depth, which is what limits the throughput of a long vector loop.
-template <int U, class V>
-DK_INLINE void exp_reduced_n(V* r) {
+template <class V>
+DK_INLINE V exp_reduced(V r) {
   using C = ExpConst<V>;
   using T = typename VecTraits<V>::T;
   auto c = [](int i) { return splat_as<V>(T(C::c[i])); };
   constexpr int deg = sizeof(C::c) / sizeof(C::c[0]) - 1;
-  V r2[U], p[U];
-  DK_UNROLL for (int u = 0; u < U; ++u) r2[u] = r[u] * r[u];
+  const V r2 = r * r;
+  V p;
   if constexpr (deg == 4) {
     // (c0 + c1 r) + r^2 ((c2 + c3 r) + c4 r^2)
-    V a[U], b[U];
-    DK_UNROLL for (int u = 0; u < U; ++u) a[u] = c(0) + c(1) * r[u];
-    DK_UNROLL for (int u = 0; u < U; ++u) b[u] = (c(2) + c(3) * r[u]) + c(4) * r2[u];
-    DK_UNROLL for (int u = 0; u < U; ++u) p[u] = a[u] + r2[u] * b[u];
+    p = (c(0) + c(1) * r) + r2 * ((c(2) + c(3) * r) + c(4) * r2);
   } else {
-    static_assert(deg == 9, "exp_reduced_n: unexpected degree");
+    static_assert(deg == 9, "exp_reduced: unexpected degree");
     // pairs q_i = c_2i + c_2i+1 r, then (q0 + q1 r^2) + r^4 ((q2 + q3 r^2) + r^4 q4)
-    V r4[U], q0[U], q1[U], q2[U], q3[U], q4[U];
-    DK_UNROLL for (int u = 0; u < U; ++u) r4[u] = r2[u] * r2[u];
-    DK_UNROLL for (int u = 0; u < U; ++u) q0[u] = c(0) + c(1) * r[u];
-    DK_UNROLL for (int u = 0; u < U; ++u) q1[u] = c(2) + c(3) * r[u];
-    DK_UNROLL for (int u = 0; u < U; ++u) q2[u] = c(4) + c(5) * r[u];
-    DK_UNROLL for (int u = 0; u < U; ++u) q3[u] = c(6) + c(7) * r[u];
-    DK_UNROLL for (int u = 0; u < U; ++u) q4[u] = c(8) + c(9) * r[u];
-    DK_UNROLL for (int u = 0; u < U; ++u) p[u] = (q0[u] + q1[u] * r2[u]) + r4[u] * ((q2[u] + q3[u] * r2[u]) + r4[u] * q4[u]);
+    const V r4 = r2 * r2;
+    const V q0 = c(0) + c(1) * r, q1 = c(2) + c(3) * r, q2 = c(4) + c(5) * r, q3 = c(6) + c(7) * r,
+            q4 = c(8) + c(9) * r;
+    p = (q0 + q1 * r2) + r4 * ((q2 + q3 * r2) + r4 * q4);
   }
-  DK_UNROLL for (int u = 0; u < U; ++u) r[u] = (r2[u] * p[u] + r[u]) + splat_as<V>(T(1));
+  return (r2 * p + r) + splat_as<V>(T(1));
 }
 
-// exp of U vectors already clamped to [kLo, 0] (or NaN).
-template <int U, class V>
-DK_INLINE void exp_clamped_n(V* x) {
-  V t[U], k[U], r[U];
-  exp_reduce_n<U>(x, t, k, r);
-  exp_reduced_n<U>(r);
-  DK_UNROLL for (int u = 0; u < U; ++u) x[u] = scale_exact(r[u], k[u], t[u]);
+// exp of x already clamped to [kLo, 0] (or NaN).
+template <class V>
+DK_INLINE V exp_clamped(V x) {
+  V t, k, r;
+  exp_reduce(x, t, k, r);
+  return scale_exact(exp_reduced(r), k, t);
 }
 
 // exp(x) for x <= 0 or NaN: the shape of every row-reduction call (x = a - max), which
@@ -133,14 +119,12 @@ template <class V>
 DK_INLINE V exp_nonpos(V x) {
   using C = ExpConst<V>;
   using T = typename VecTraits<V>::T;
-  V e = vmax(splat_as<V>(T(C::kNormLo)), x);  // NaN passes through (second operand)
-  exp_clamped_n<1>(&e);
+  V e = exp_clamped(vmax(splat_as<V>(T(C::kNormLo)), x));  // NaN passes through (second operand)
   const auto low = lt(x, splat_as<V>(T(C::kNormLo)));
   if (any(low)) {
     V tiny = splat_as<V>(T(0));  // exp(kLo) rounds to 0
     if (any(low & lt(splat_as<V>(T(C::kLo)), x))) {
-      tiny = vmax(splat_as<V>(T(C::kLo)), x);
-      exp_clamped_n<1>(&tiny);
+      tiny = exp_clamped(vmax(splat_as<V>(T(C::kLo)), x));
     }
     e = select(low, tiny, e);
   }
@@ -175,9 +159,13 @@ struct ExpTermConst {
       2.960140695448873e-17, 3.283107224245627e-17, -1.0619946056195963e-16};
 };
 
-// The terms of U vectors in lockstep. Float: x < kNormLo gives exp(kNormLo), a normal
-// result, for the same reason as the double clamp at -705 (no subnormal results, see
-// exp_nonpos; and 2^k stays normal, so the levels without vscalef scale in one step).
+// The terms of U vectors in lockstep, operation by operation: the same bits as one at a
+// time, but the instruction stream offers the out-of-order core U independent operations
+// at every step instead of one long dependency chain after another (the scheduler fills
+// up with waiting operations of a single chain otherwise). Float: x < kNormLo gives
+// exp(kNormLo), a normal result, for the same reason as the double clamp at -705 (no
+// subnormal results, see exp_nonpos; and 2^k stays normal, so the levels without vscalef
+// scale in one step).
 // The float terms are exp's method with fused multiply-adds (fmadd, the same bits at every
 // level): 13 instead of 21 AVX-512 operations, max error 1.019 ulp (every input in
 // [-86.5, 0] measured). k ln2_hi is exact, so x - k ln2_hi is one rounding either way.
@@ -222,9 +210,9 @@ inline V exp(V x) {
   using C = ExpConst<V>;
   using T = typename VecTraits<V>::T;
   const V xc = vmin(splat_as<V>(T(C::kHi)), vmax(splat_as<V>(T(C::kLo)), x));
-  V t, k, e;
-  exp_reduce_n<1>(&xc, &t, &k, &e);
-  exp_reduced_n<1>(&e);
+  V t, k, r;
+  exp_reduce(xc, t, k, r);
+  const V e = exp_reduced(r);
   // k above the largest exponent: split the scaling in two steps (the product overflows
   // to +inf exactly when the true value does).
   constexpr T kBig = sizeof(T) == 4 ? T(127) : T(1023);
@@ -248,6 +236,8 @@ struct LogConst {
 template <class V> inline V exponent_of(V x);   // floor(log2 x) as double, x normal > 0
 template <class V> inline V mantissa_of(V x);   // x / 2^exponent_of(x), in [1, 2)
 
+inline SD exponent_of(SD x) { return {double((int64_t)(bits_of(x.v) >> 52)) - 1023.0}; }
+inline SD mantissa_of(SD x) { return {double_of((bits_of(x.v) & 0x000FFFFFFFFFFFFFull) | 0x3FF0000000000000ull)}; }
 #if defined(__AVX512F__)
 inline VD exponent_of(VD x) {
   __m512i e = _mm512_srli_epi64(_mm512_castpd_si512(x.v), 52);
@@ -285,43 +275,13 @@ inline VD mantissa_of(VD x) {
   return {_mm_castsi128_pd(b)};
 }
 #else
-inline VD exponent_of(VD x) {
-  VD r;
-  for (int i = 0; i < kND; ++i) {
-    uint64_t b;
-    std::memcpy(&b, &x.v[i], 8);
-    r.v[i] = double((int64_t)(b >> 52)) - 1023.0;
-  }
-  return r;
-}
-inline VD mantissa_of(VD x) {
-  VD r;
-  for (int i = 0; i < kND; ++i) {
-    uint64_t b;
-    std::memcpy(&b, &x.v[i], 8);
-    b = (b & 0x000FFFFFFFFFFFFFull) | 0x3FF0000000000000ull;
-    std::memcpy(&r.v[i], &b, 8);
-  }
-  return r;
-}
+inline VD exponent_of(VD x) { VD r; for (int i = 0; i < kND; ++i) r.v[i] = exponent_of(SD{x.v[i]}).v; return r; }
+inline VD mantissa_of(VD x) { VD r; for (int i = 0; i < kND; ++i) r.v[i] = mantissa_of(SD{x.v[i]}).v; return r; }
 #endif
-inline SD exponent_of(SD x) {
-  uint64_t b;
-  std::memcpy(&b, &x.v, 8);
-  return {double((int64_t)(b >> 52)) - 1023.0};
-}
-inline SD mantissa_of(SD x) {
-  uint64_t b;
-  std::memcpy(&b, &x.v, 8);
-  b = (b & 0x000FFFFFFFFFFFFFull) | 0x3FF0000000000000ull;
-  SD r;
-  std::memcpy(&r.v, &b, 8);
-  return r;
-}
 
 // log(u) + corr / u for u >= 0; corr is the rounding error of u when u = fl(1 + x)
 // (kCorr = false: no correction, and no second division).
-// log(u + corr) for U vectors in lockstep (see exp_clamped_n), corr a first-order
+// log(u + corr) for U vectors in lockstep (see exp_term_n), corr a first-order
 // correction (log1p) or ignored (kCorr = false).
 template <int U, class V, bool kCorr>
 DK_INLINE void log_corrected_n(V* io, const V* corr) {
