@@ -38,7 +38,7 @@ using namespace divkern;
 
 namespace {
 
-// Zero-initialised buffer on 2 MiB-aligned memory that the kernel may back with huge pages
+// A buffer of n values v on 2 MiB-aligned memory that the kernel may back with huge pages
 // (NumPy asks the same for its large arrays).
 template <class T>
 struct Buffer {

@@ -158,7 +158,7 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, out=No
 
     cdt = _compute_dtype(dtype)
     x = _as_compute(args[0], cdt, nthreads)
-    w = np.require(args[1], cdt, ["A"]) if b is not None else None
+    w = _as_compute(args[1], cdt, nthreads) if b is not None else None
     if w is not None and w.shape != x.shape:
         try:
             shape = np.broadcast_shapes(x.shape, w.shape)
