@@ -32,6 +32,7 @@
 #include "core/dispatch.hpp"
 #include "core/threads.hpp"
 #include "rowreduce/kernels.hpp"
+#include "simd/hooks.hpp"
 #include "rowreduce/rowreduce.hpp"
 
 using namespace divkern;
@@ -76,7 +77,7 @@ double now() {
 // Streaming read of `bytes` of memory by `threads` threads with the active ISA level's
 // widest loads: the reference limit the kernels are quoted against.
 double read_bandwidth(size_t bytes, int threads, int reps) {
-  const rowreduce::Table* table = rowreduce::table_for(active_isa());
+  const simd::MathHooks* table = simd::hooks_for(active_isa());
   const size_t n = bytes / sizeof(float);
   Buffer<float> a(n, 1.0f);
   double best = 1e30, sink = 0;

@@ -11,7 +11,7 @@
 #include "core/cpu.hpp"
 #include "core/dispatch.hpp"
 #include "core/threads.hpp"
-#include "rowreduce/kernels.hpp"
+#include "simd/hooks.hpp"
 
 namespace divkern {
 namespace bind {
@@ -40,16 +40,16 @@ py::array_t<T> apply(void (*fn)(const T*, T*, int64_t), const py::array_t<T, py:
   return y;
 }
 
-// The kernels of a named ISA level, which must be compiled in and runnable on this CPU.
-const rowreduce::Table* level_table(const std::string& isa_name_) {
-  const rowreduce::Table* t = rowreduce::table_for(isa_from(isa_name_));
+// The math hooks of a named ISA level, which must be compiled in and runnable on this CPU.
+const simd::MathHooks* level_hooks(const std::string& isa_name_) {
+  const simd::MathHooks* t = simd::hooks_for(isa_from(isa_name_));
   if (!t) throw std::invalid_argument("ISA level '" + isa_name_ + "' is not compiled into this build");
   if (!cpu_supports(isa_from(isa_name_))) throw std::runtime_error("this CPU cannot run ISA level '" + isa_name_ + "'");
   return t;
 }
 
 py::array math(const std::string& name, const py::array& x, const std::string& isa_name_) {
-  const rowreduce::Table* t = level_table(isa_name_);
+  const simd::MathHooks* t = level_hooks(isa_name_);
   const bool f32 = x.dtype().kind() == 'f' && x.dtype().itemsize() == 4;
   if (name == "exp") {
     if (f32) return apply<float>(t->exp_f32, x);
@@ -68,7 +68,7 @@ py::array math(const std::string& name, const py::array& x, const std::string& i
 
 using F32Array = py::array_t<float, py::array::c_style | py::array::forcecast>;
 py::array fmadd(const F32Array& a, const F32Array& b, const F32Array& c, const std::string& isa_name_) {
-  const rowreduce::Table* t = level_table(isa_name_);
+  const simd::MathHooks* t = level_hooks(isa_name_);
   if (a.ndim() != 1 || b.ndim() != 1 || c.ndim() != 1 || a.size() != b.size() || a.size() != c.size())
     throw std::invalid_argument("fmadd: a, b and c must be 1-d arrays of one length");
   py::array_t<float> y(a.size());

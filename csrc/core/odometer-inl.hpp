@@ -69,8 +69,6 @@ struct RowCursor {
     }
   }
   int64_t off(int op) const { return flat ? flat_off[op] : od.off[op] + lane * p->lane_stride[op]; }
-  // Offset of the row k rows ahead where that is cheap to know (one outer axis), else -1.
-  int64_t ahead(int op, int64_t k) const { return flat ? flat_off[op] + k * flat_step[op] : -1; }
   void next() {
     if (flat) {
       for (int op = 0; op < kNumOperands; ++op) flat_off[op] += flat_step[op];

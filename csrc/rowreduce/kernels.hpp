@@ -7,11 +7,16 @@
 
 #include "core/cpu.hpp"
 #include "core/layout.hpp"
+#include "rowreduce/tuning.hpp"
 
 namespace divkern {
 namespace rowreduce {
 
+// The public operations (rowreduce.hpp). Each is one op policy (ops/*.hpp) or, for a
+// weighted log-sum-exp, the weighted one: OpId names the table entry.
 enum class Op : int { LogSumExp = 0, Softmax = 1, LogSoftmax = 2 };
+enum class OpId : int { LogSumExp = 0, WeightedLogSumExp = 1, Softmax = 2, LogSoftmax = 3 };
+constexpr int kNumOps = 4;
 
 // Partial log-sum-exp of some elements of a row, relative to their maximum `m`:
 //   c = total weight of the elements equal to m,
@@ -23,18 +28,11 @@ struct State {
   double m, c, s;
 };
 
-// Columns: bytes of adjacent lanes per work unit (Task::lane_tile = kColTileBytes / element)
-// and reduction positions per block (Task::col_block), at most.
-constexpr int64_t kColTileBytes = 16384;
-constexpr int64_t kColMaxBlock = 256;
-
 // Fixed, shape-derived work decomposition. Every size below is chosen by the driver from
 // the shape alone, so the order of floating-point operations never depends on the ISA
 // level or on the number of threads.
 struct Task {
   ReducePlan plan;
-  Op op = Op::LogSumExp;
-  bool weighted = false;
   bool return_sign = false;  // sign output present; without it negative sums give NaN
   bool stream_out = false;   // outputs larger than the caches: non-temporal stores
   int64_t chunk = 0;           // Rows/Gather: elements per unit; Columns: reduction positions per unit
@@ -62,18 +60,7 @@ struct Fns {
 
 struct Table {
   const char* isa = nullptr;
-  Fns f32{}, f64{};
-  // Elementwise math, exposed so the tests can measure every ISA level's accuracy.
-  void (*exp_f32)(const float*, float*, int64_t) = nullptr;
-  void (*exp_f64)(const double*, double*, int64_t) = nullptr;
-  void (*exp_term_f32)(const float*, float*, int64_t) = nullptr;  // the Fast sums' exp
-  void (*fmadd_f32)(const float*, const float*, const float*, float*, int64_t) = nullptr;
-  void (*exp_term_f64)(const double*, double*, int64_t) = nullptr;
-  void (*log_f64)(const double*, double*, int64_t) = nullptr;
-  void (*log1p_f64)(const double*, double*, int64_t) = nullptr;
-  void (*log_table_f64)(const double*, double*, int64_t) = nullptr;  // the float results' log
-  // Sum of n floats read with this level's widest loads: the benchmarks' bandwidth probe.
-  double (*stream_sum_f32)(const float*, int64_t) = nullptr;
+  Fns fns[kNumOps][2]{};  // [OpId][0: float32, 1: float64]
   // float16 (as bits) <-> float32, correctly rounded: float16 data is reduced in float32.
   void (*half_to_float)(const uint16_t*, float*, int64_t) = nullptr;
   void (*float_to_half)(const float*, uint16_t*, int64_t) = nullptr;

@@ -8,7 +8,8 @@
 #include <memory>
 #include <type_traits>
 
-#if defined(__SSE2__) || defined(__AVX2__) || defined(__AVX512F__)
+#include "core/platform.hpp"
+#if defined(DK_X86_SSE2) || defined(__AVX2__) || defined(__AVX512F__)
 #include <immintrin.h>
 #endif
 
@@ -21,11 +22,11 @@
 namespace divkern {
 namespace DK_ISA_NS {
 
-using rowreduce::kColMaxBlock;
-using rowreduce::kColTileBytes;
-using rowreduce::Op;
+namespace tuning = rowreduce::tuning;
 using rowreduce::State;
 using rowreduce::Task;
+using tuning::kColMaxBlock;
+using tuning::kColTileBytes;
 
 #include "core/odometer-inl.hpp"
 #include "simd/vec-inl.hpp"
@@ -33,19 +34,18 @@ using rowreduce::Task;
 #include "simd/half-inl.hpp"
 #include "rowreduce/engine-inl.hpp"
 
+template <class Op>
+void fill_op(rowreduce::Table& t, rowreduce::OpId id) {
+  t.fns[(int)id][0] = {&Units<float, Op>::run, &Units<float, Op>::finish, &Units<float, Op>::write};
+  t.fns[(int)id][1] = {&Units<double, Op>::run, &Units<double, Op>::finish, &Units<double, Op>::write};
+}
+
 void fill_rowreduce_table(rowreduce::Table& t) {
   t.isa = DK_ISA_NAME;
-  t.f32 = {&Units<float>::run, &Units<float>::finish, &Units<float>::write};
-  t.f64 = {&Units<double>::run, &Units<double>::finish, &Units<double>::write};
-  t.exp_f32 = &exp_f32;
-  t.exp_f64 = &exp_f64;
-  t.exp_term_f32 = &exp_term_elementwise<float>;
-  t.fmadd_f32 = &fmadd_f32;
-  t.exp_term_f64 = &exp_term_elementwise<double>;
-  t.log_f64 = &log_f64;
-  t.log1p_f64 = &log1p_f64;
-  t.log_table_f64 = &log_table_f64;
-  t.stream_sum_f32 = &stream_sum_f32;
+  fill_op<LogSumExp>(t, rowreduce::OpId::LogSumExp);
+  fill_op<WeightedLogSumExp>(t, rowreduce::OpId::WeightedLogSumExp);
+  fill_op<Softmax>(t, rowreduce::OpId::Softmax);
+  fill_op<LogSoftmax>(t, rowreduce::OpId::LogSoftmax);
   t.half_to_float = &half_to_float;
   t.float_to_half = &float_to_half;
 }

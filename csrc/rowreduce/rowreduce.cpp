@@ -13,18 +13,7 @@ namespace {
 
 #include "core/odometer-inl.hpp"
 
-// Work sizes. They depend on the shape only (never on threads or ISA), because the block
-// and chunk boundaries fix the order in which partial results are combined.
-constexpr int64_t kRowChunk = 65536;   // elements of a row per unit (a multiple of every block)
-constexpr int64_t kUnitWork = 65536;   // elements per unit when several short rows share one
-constexpr int64_t kColBlockBytes = 256 * 1024;  // Columns: bytes per block, at most
-constexpr int64_t kColBlocksPerChunk = 256;  // Columns: blocks per unit, at most
-constexpr int64_t kMinUnits = 16;             // Columns: shorten chunks until there are this many units
-constexpr double kStreamBytes = 64.0 * 1024 * 1024;
-// log-sum-exp results of at least this many bytes (many short rows: the input streams from
-// memory) are written with non-temporal stores too: without the read for ownership of
-// each output line, rows of 16 floats read ~6% less from memory (~8% faster)
-constexpr double kStreamResultBytes = 1024.0 * 1024;
+using namespace tuning;
 
 // Weighted rows the kernels hand back (kernels.hpp: Task::weighted_fallback).
 //  * A row holding an infinite or NaN input (with a nonzero weight) or weight, or whose
@@ -113,8 +102,11 @@ void run(const ReduceSpec& spec, DType dtype, Op op, int threads) {
   t.plan = plan_reduction(spec, elem);
   const ReducePlan& p = t.plan;
   if (p.rows == 0 || p.n == 0) return;  // empty inputs are answered by the Python layer
-  t.op = op;
-  t.weighted = p.present[kB];
+  const bool weighted = p.present[kB];
+  const OpId id = op == Op::Softmax      ? OpId::Softmax
+                  : op == Op::LogSoftmax ? OpId::LogSoftmax
+                  : weighted             ? OpId::WeightedLogSumExp
+                                         : OpId::LogSumExp;
   t.return_sign = p.present[kSign];
   t.weighted_fallback = dtype == DType::F32 ? &weighted_fallback<float> : &weighted_fallback<double>;
   // a full-size output beyond any cache is streamed to memory (no read for ownership)
@@ -165,7 +157,7 @@ void run(const ReduceSpec& spec, DType dtype, Op op, int threads) {
 
   const Table* table = table_for(active_isa());
   if (!table) throw std::runtime_error("internal: no kernels for the active ISA level");
-  const Fns& f = dtype == DType::F32 ? table->f32 : table->f64;
+  const Fns& f = table->fns[(int)id][dtype == DType::F32 ? 0 : 1];
   threads = threads < 1 ? 1 : threads;
   // A large full-size output that is one block of memory (a fresh array, usually): fault
   // its pages in first, in parallel, one thread per stretch. Page faults taken in the middle

@@ -262,7 +262,7 @@ inline VD mantissa_of(VD x) {
   b = _mm256_or_si256(b, _mm256_set1_epi64x(0x3FF0000000000000ll));
   return {_mm256_castsi256_pd(b)};
 }
-#elif defined(__SSE2__)
+#elif defined(DK_X86_SSE2)
 inline VD exponent_of(VD x) {
   __m128i e = _mm_srli_epi64(_mm_castpd_si128(x.v), 52);
   __m128i m = _mm_or_si128(e, _mm_castpd_si128(_mm_set1_pd(4503599627370496.0)));
@@ -315,10 +315,10 @@ DK_INLINE void log_corrected_n(V* io, const V* corr) {
     const V u = io[v];
     V r = k[v] * splat_as<V>(L::kLn2Hi) + (f[v] - (hfsq[v] - lo[v]));
     // special values: u = 0 -> -inf, u < 0 or NaN -> NaN, u = +inf -> +inf
-    V inf = splat_as<V>(__builtin_inf());
-    r = select(eq(u, splat_as<V>(0.0)), splat_as<V>(-__builtin_inf()), r);
+    V inf = splat_as<V>(kInf);
+    r = select(eq(u, splat_as<V>(0.0)), splat_as<V>(-kInf), r);
     r = select(eq(u, inf), inf, r);
-    r = select(lt(u, splat_as<V>(0.0)) | nan_mask(u), splat_as<V>(__builtin_nan("")), r);
+    r = select(lt(u, splat_as<V>(0.0)) | nan_mask(u), splat_as<V>(kNaN), r);
     io[v] = r;
   }
 }
@@ -388,7 +388,7 @@ inline V log1p(V x) {
   // 1 + x = u + corr exactly: for u <= 2, u - 1 is exact; above, u - x is.
   V corr = select(lt(splat_as<V>(2.0), u), one - (u - x), x - (u - one));
   // |x| < 2^-54: u == 1, the correction carries x itself. Infinite x: no correction.
-  corr = select(eq(u, splat_as<V>(__builtin_inf())), splat_as<V>(0.0), corr);
+  corr = select(eq(u, splat_as<V>(kInf)), splat_as<V>(0.0), corr);
   V r = log_corrected(u, corr);
   return select(nan_mask(x), x, r);
 }

@@ -1,0 +1,114 @@
+// Rows (Rows / Gather layouts): the state of a stretch of one row, block by block, straight
+// from the array when the row is contiguous, else gathered into a buffer. Part of the
+// row-reduction engine (engine-inl.hpp); includes nothing.
+using tuning::kPrefetchBlocks;
+
+template <class T>
+inline T* operand(const ReducePlan& p, int op) {
+  return reinterpret_cast<T*>(p.base[op]);
+}
+
+// Pointers to elements [i0, i0 + len) of one row: straight into the array when the row is
+// contiguous, else gathered into `buf` through the inner odometer.
+template <class T>
+struct RowBlocks {
+  const ReducePlan& p;
+  const T* x;
+  const T* b;
+  int64_t b_step;  // Rows layout: 0 (broadcast) or 1
+  RowBlocks(const ReducePlan& plan, const RowCursor& cur)
+      : p(plan), x(operand<T>(plan, kX) + cur.off(kX)),
+        b(plan.present[kB] ? operand<T>(plan, kB) + cur.off(kB) : nullptr),
+        b_step(plan.present[kB] ? plan.inner.stride[kB][plan.inner.nd - 1] : 0) {}
+
+  // Calls f(offset of the run's first element, run stride, position in [0, len), run
+  // length) for the runs along the last inner axis that cover elements [i0, i0 + len).
+  template <class F>
+  void for_runs(int op, int64_t i0, int64_t len, F f) const {
+    Odometer od;
+    od.seek(p.inner, i0);
+    const int last = p.inner.nd - 1;
+    const int64_t st = p.inner.stride[op][last];
+    int64_t i = 0;
+    while (i < len) {
+      const int64_t run_len = p.inner.size[last] - od.idx[last];
+      const int64_t take = run_len < len - i ? run_len : len - i;
+      f(od.off[op], st, i, take);
+      i += take;
+      od.advance_run(take);
+    }
+  }
+  const T* gather(int op, const T* base, int64_t i0, int64_t len, T* buf) const {
+    for_runs(op, i0, len, [&](int64_t off, int64_t st, int64_t i, int64_t take) {
+      for (int64_t j = 0; j < take; ++j) buf[i + j] = base[off + j * st];
+    });
+    return buf;
+  }
+  void scatter(int op, T* base, int64_t i0, int64_t len, const T* buf) const {
+    for_runs(op, i0, len, [&](int64_t off, int64_t st, int64_t i, int64_t take) {
+      for (int64_t j = 0; j < take; ++j) base[off + j * st] = buf[i + j];
+    });
+  }
+  const T* xs(int64_t i0, int64_t len, T* buf) const {
+    return p.layout == Layout::Rows ? x + i0 : gather(kX, x, i0, len, buf);
+  }
+  // weights: contiguous, broadcast (filled), or gathered
+  const T* bs(int64_t i0, int64_t len, T* buf) const {
+    if (p.layout == Layout::Rows && b_step == 1) return b + i0;
+    if (p.layout == Layout::Rows) {
+      for (int64_t j = 0; j < len; ++j) buf[j] = b[0];
+      return buf;
+    }
+    return gather(kB, b, i0, len, buf);
+  }
+};
+
+// State of elements [i0, i1) of a row (any layout; gathered when not contiguous). In a
+// contiguous row each block prefetches the one kPrefetchBlocks ahead, past i1 into
+// `next_row` (the start of the row read next, may be null).
+template <class T, Mode M, bool W>
+inline State range_state(const RowBlocks<T>& rb, int64_t i0, int64_t i1, const T* next_row = nullptr) {
+  constexpr int64_t B = Lanes<T>::kBlock;
+  alignas(64) T xbuf[B];
+  alignas(64) T bbuf[W ? B : 1];
+  State st{-kInf, 0.0, 0.0};
+  for (int64_t i = i0; i < i1; i += B) {
+    const int64_t len = i1 - i < B ? i1 - i : B;
+    const T* xb = rb.xs(i, len, xbuf);
+    const T* bb = W ? rb.bs(i, len, bbuf) : nullptr;
+    const T* nx = nullptr;
+    int64_t nlen = 0;
+    if (rb.p.layout == Layout::Rows) {
+      const int64_t ahead = i + kPrefetchBlocks * B;
+      if (ahead < i1) {
+        nx = rb.x + ahead;
+        nlen = i1 - ahead;
+      } else if (next_row) {
+        nx = next_row + (ahead - i1);
+        nlen = (i1 - i0) - (ahead - i1);
+      }
+    }
+    const State bs = block_sum<T, M, W>(xb, bb, len, block_max<T, W>(xb, bb, len), nx, nlen < B ? nlen : B);
+    if (i == i0) st = bs;
+    else merge(st, bs);
+  }
+  return st;
+}
+
+// State of a whole unweighted row in Accurate mode, chunk by chunk as the driver splits
+// rows, so that the result does not depend on which path asked for it.
+template <class T>
+inline State accurate_row_state(const Task& t, int64_t row) {
+  RowCursor cur;
+  cur.seek(t.plan, row);
+  RowBlocks<T> rb(t.plan, cur);
+  const int64_t chunk = t.plan.layout == Layout::Columns ? t.plan.n : t.chunk;
+  State st{-kInf, 0.0, 0.0};
+  for (int64_t i = 0; i < t.plan.n; i += chunk) {
+    const int64_t i1 = i + chunk < t.plan.n ? i + chunk : t.plan.n;
+    const State cs = range_state<T, Mode::Accurate, false>(rb, i, i1);
+    if (i == 0) st = cs;
+    else merge(st, cs);
+  }
+  return st;
+}
