@@ -23,20 +23,29 @@ class Case:
     axis: int
     dtype: str = "float32"
     family: str = "lse"  # the log-sum-exp family of kernels
+    # "normal": standard-normal logits; "logprobs": their log_softmax along `axis` (results
+    # near zero, which the kernels recompute accurately); "shifted": normal + 10
+    data: str = "normal"
 
     @property
     def label(self) -> str:
-        return f"{self.op} {self.dtype} ({self.shape[0]}, {self.shape[1]}) axis={self.axis}"
+        extra = "" if self.data == "normal" else f" {self.data}"
+        return f"{self.op} {self.dtype} ({self.shape[0]}, {self.shape[1]}) axis={self.axis}{extra}"
 
     def scaled(self, quick: bool) -> "Case":
         if not quick:
             return self
         rows = max(1, self.shape[0] // QUICK_SCALE)
-        return Case(self.op, (rows, self.shape[1]), self.axis, self.dtype, self.family)
+        return Case(self.op, (rows, self.shape[1]), self.axis, self.dtype, self.family, self.data)
 
     def make_input(self) -> np.ndarray:
         rng = np.random.default_rng(SEED)
-        return rng.standard_normal(self.shape, dtype=np.dtype(self.dtype))
+        x = rng.standard_normal(self.shape, dtype=np.dtype(self.dtype))
+        if self.data == "logprobs":
+            x -= np.log(np.exp(x.astype(np.float64)).sum(axis=self.axis, keepdims=True)).astype(x.dtype)
+        elif self.data == "shifted":
+            x += x.dtype.type(10)
+        return x
 
     @property
     def input_bytes(self) -> int:
@@ -59,6 +68,12 @@ CASES = [
     Case("logsumexp", (1_000_000, 16), 0),
     Case("softmax", (4096, 32000), -1),
     Case("log_softmax", (4096, 32000), -1),
+    # results near zero (log-probabilities; N(0,1) rows of 3 against the same rows + 10)
+    Case("logsumexp", (2048, 32000), -1, data="logprobs"),
+    Case("logsumexp", (2048, 32000), -1),
+    Case("logsumexp", (1_000_000, 16), -1, data="logprobs"),
+    Case("logsumexp", (1_000_000, 3), -1),
+    Case("logsumexp", (1_000_000, 3), -1, data="shifted"),
 ]
 
 

@@ -102,3 +102,28 @@ def test_isa_levels_bitwise_identical(name):
 def test_repeatable():
     x, axis = CASES["rows f32"]
     assert_same_bits(run_all(x, axis, 2), run_all(x, axis, 2), "repeat")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_near_zero_rows_in_cache_match_row_by_row(dtype, each_isa):
+    # Long rows whose log-sum-exp is near zero are reduced again while in cache, and after
+    # one such row the next is reduced in the accurate mode first (a guess that is checked).
+    # Whatever the sequence of rows, each result must be the one a row gets alone.
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((40, 3000)).astype(dtype)
+    lp = divkern.log_softmax(x.astype(np.float64), axis=-1).astype(dtype)
+    rows = [lp[0], lp[1], x[2], lp[3], lp[4] + dtype(1.8), lp[5] - dtype(1.8), lp[6] + dtype(1.7),
+            lp[7] + dtype(1.76), x[8] - dtype(4), lp[9], lp[10] + dtype(3e-3)]
+    nan_row = lp[11].copy()
+    nan_row[5] = np.nan
+    inf_row = lp[12].copy()
+    inf_row[7] = np.inf
+    masked = lp[13].copy()
+    masked[::2] = -np.inf
+    rows += [nan_row, lp[14], inf_row, lp[15], masked, lp[16], np.full(3000, -np.inf, dtype), lp[17]]
+    a = np.stack(rows)
+    got = divkern.logsumexp(a, axis=1)
+    alone = np.array([divkern.logsumexp(r) for r in rows], dtype=dtype)
+    np.testing.assert_array_equal(got.view(np.uint8), alone.view(np.uint8))
+    rev = np.ascontiguousarray(divkern.logsumexp(a[::-1], axis=1)[::-1])
+    np.testing.assert_array_equal(rev.view(np.uint8), alone.view(np.uint8))

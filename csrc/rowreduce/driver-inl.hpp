@@ -35,12 +35,13 @@ struct Units {
   // Finalises `count` row states (arrays) and writes the results of those rows, starting
   // at row `row0` under the row cursor `cur` (advanced). Second-pass rows get their second
   // pass here, over elements pass2_range[0..1).
+  // `refined` (count <= kBatch only): rows the op computed again while they were in cache.
   static void complete(const Task& t, RowCursor& cur, int64_t row0, double* m, double* c, double* s,
-                       int64_t count, const int64_t* pass2_range) {
+                       int64_t count, const int64_t* pass2_range, const RefinedRows* refined = nullptr) {
     for (int64_t i0 = 0; i0 < count; i0 += kBatch) {
       const int64_t cnt = count - i0 < kBatch ? count - i0 : kBatch;
       if constexpr (!Op::kSecondPass) {
-        Op::template finish<T>(t, cur, row0 + i0, m + i0, c + i0, s + i0, cnt);
+        Op::template finish<T>(t, cur, row0 + i0, m + i0, c + i0, s + i0, cnt, refined);
       } else {
         alignas(64) double r1[kBatch], r2[kBatch];
         Op::stats(m + i0, c + i0, s + i0, cnt, r1, r2);
@@ -71,8 +72,11 @@ struct Units {
     cur.seek(p, r0);
     wcur = cur;
     alignas(64) double m[kBatch], c[kBatch], s[kBatch];
+    RefinedRows refined;
+    bool hint = false;  // kRefines: the op's guess for the next row, from the previous one
     for (int64_t b0 = r0; b0 < r1; b0 += batch) {
       const int64_t cnt = r1 - b0 < batch ? r1 - b0 : batch;
+      refined.mask = 0;
       if (kLanes && p.layout == Layout::Rows && p.n <= kSmallRow<T>) {
         small_rows(t, cur, cnt, p.rows - (b0 + cnt), m, c, s);
       } else {
@@ -80,13 +84,20 @@ struct Units {
           RowBlocks<T> rb(p, cur);
           cur.next();
           const T* next_row = b0 + i + 1 < r1 ? operand<T>(p, kX) + cur.off(kX) : nullptr;
-          const State st = row_state(rb, 0, p.n, next_row);
+          State st;
+          if constexpr (Op::kRefines) {
+            bool again = false;
+            st = Op::template row_state<T>(rb, p.n, next_row, hint, refined.at[i], again);
+            refined.mask |= uint64_t(again) << i;
+          } else {
+            st = row_state(rb, 0, p.n, next_row);
+          }
           m[i] = st.m;
           c[i] = st.c;
           s[i] = st.s;
         }
       }
-      complete(t, wcur, b0, m, c, s, cnt, range);
+      complete(t, wcur, b0, m, c, s, cnt, range, &refined);
     }
   }
 

@@ -68,6 +68,14 @@ DK_INLINE auto tree_max_vec(V* v) {
   return fold_max(v[0]);
 }
 
+// States of rows of a batch (at most 64) that an op computed again in another mode while
+// the rows were in cache (an op with kRefines): bit i of `mask` marks row i, whose state
+// is at[i].
+struct RefinedRows {
+  uint64_t mask = 0;
+  State at[64];
+};
+
 inline bool is_finite(double x) { return x - x == 0.0; }
 
 // Merge the state b (later elements) into a (earlier elements). Written with selects so

@@ -159,16 +159,52 @@ struct LogSumExp {
   static constexpr Mode kMode = Mode::Fast;
   static constexpr bool kWeighted = false;
   static constexpr bool kSecondPass = false;
+  static constexpr bool kRefines = true;  // long rows near zero: row_state below
 
   // Results of `count` (<= kBatch) rows row0.. from their states, stored at `out` (advanced).
+  // Rows in `refined` take its Accurate state (computed while the row was in cache, by
+  // row_state) instead of a recomputation from memory; the others near zero are recomputed.
   template <class T>
   static void finish(const Task& t, RowCursor& out, int64_t row0, const double* m, const double* c, const double* s,
-                     int64_t count) {
+                     int64_t count, const RefinedRows* refined = nullptr) {
     alignas(64) double r1[tuning::kBatch], r2[tuning::kBatch];
-    const uint64_t redo =
-        finalize_lse_unweighted<std::is_same<T, float>::value>(m, c, s, count, r1, r2, t.return_sign);
+    uint64_t redo = finalize_lse_unweighted<std::is_same<T, float>::value>(m, c, s, count, r1, r2, t.return_sign);
+    const uint64_t known = refined ? refined->mask : 0;
+    for (int64_t i = 0; known && i < count; ++i)
+      if (known >> i & 1) {
+        const State& st = refined->at[i];
+        finalize_lse_unweighted<false>(&st.m, &st.c, &st.s, 1, &r1[i], &r2[i], t.return_sign);
+      }
+    redo &= ~known;
     if (redo) recompute<T>(t, row0, redo, count, r1, r2);
     store_reduced<T>(t, out, r1, r2, count);
+  }
+
+  // The state of a whole contiguous or gathered row of one unit and, when its result is
+  // near zero (finalize_lse_unweighted's recomputation test), its Accurate state, computed
+  // while the row is still in cache (`refined` says so). Log-probabilities and mixture
+  // log-likelihoods make whole arrays of such rows: with `hint` (the previous row was near
+  // zero) the row is first reduced in Accurate mode from memory, and again in Fast mode
+  // (from cache) only when its result is not clearly near zero. Either way the result is
+  // the one finish() gives after a recomputation from memory: Fast and Accurate results
+  // differ by far less than the margin kSensitive - kSure.
+  template <class T>
+  static State row_state(const RowBlocks<T>& rb, int64_t n, const T* next_row, bool& hint, State& accurate,
+                         bool& refined) {
+    constexpr double kSure = 1.75;
+    double y, sg;
+    if (hint) {
+      accurate = range_state<T, Mode::Accurate, false>(rb, 0, n, next_row);
+      finalize_lse_unweighted<false>(&accurate.m, &accurate.c, &accurate.s, 1, &y, &sg, false);
+      refined = y * y < kSure * kSure;  // false for NaN and infinities
+      hint = refined;
+      return refined ? accurate : range_state<T, Mode::Fast, false>(rb, 0, n);
+    }
+    const State fast = range_state<T, Mode::Fast, false>(rb, 0, n, next_row);
+    refined = finalize_lse_unweighted<std::is_same<T, float>::value>(&fast.m, &fast.c, &fast.s, 1, &y, &sg, false);
+    if (refined) accurate = range_state<T, Mode::Accurate, false>(rb, 0, n);
+    hint = refined;
+    return fast;
   }
 
   // Recomputes in Accurate mode the rows row0 + i (i < cnt) whose bit i is set in `redo`,
@@ -203,10 +239,11 @@ struct WeightedLogSumExp {
   static constexpr Mode kMode = Mode::Accurate;
   static constexpr bool kWeighted = true;
   static constexpr bool kSecondPass = false;
+  static constexpr bool kRefines = false;
 
   template <class T>
   static void finish(const Task& t, RowCursor& out, int64_t row0, const double* m, const double* c, const double* s,
-                     int64_t count) {
+                     int64_t count, const RefinedRows* = nullptr) {
     alignas(64) double r1[tuning::kBatch], r2[tuning::kBatch];
     bool redo[tuning::kBatch];
     finalize_lse_weighted(m, c, s, count, r1, r2, t.return_sign, redo);

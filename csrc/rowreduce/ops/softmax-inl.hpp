@@ -12,6 +12,7 @@ struct SoftmaxOp {
   static constexpr Mode kMode = kLog ? Mode::Masked : Mode::Fast;
   static constexpr bool kWeighted = false;
   static constexpr bool kSecondPass = true;
+  static constexpr bool kRefines = false;
 
   // (p1, p2) of `count` rows from their states; p1/p2 may alias m/c (each vector of states
   // is read before it is written).
