@@ -8,7 +8,8 @@
 
 // Writes pass 2 of a second-pass op over elements [i0, i1) of the row at `cur`.
 template <class Op, class T>
-inline void write_row_range(const Task& t, const RowCursor& cur, int64_t i0, int64_t i1, double p1, double p2) {
+inline void write_row_range(const Task& t, const RowCursor& cur, int64_t i0, int64_t i1, double p1, double p2,
+                            const BlockBuffers<T>& buf) {
   const ReducePlan& p = t.plan;
   const T* x = operand<T>(p, kX) + cur.off(kX);
   T* out = operand<T>(p, kOut) + cur.off(kOut);
@@ -17,12 +18,11 @@ inline void write_row_range(const Task& t, const RowCursor& cur, int64_t i0, int
     return;
   }
   constexpr int64_t B = Lanes<T>::kBlock;
-  alignas(64) T xbuf[B], obuf[B];
-  RowBlocks<T> rb(p, cur);
+  RowBlocks<T> rb(p, cur, buf);
   for (int64_t i = i0; i < i1; i += B) {
     const int64_t len = i1 - i < B ? i1 - i : B;
-    Op::template write_segment<T>(rb.xs(i, len, xbuf), obuf, len, p1, p2);
-    rb.scatter(kOut, out, i, len, obuf);
+    Op::template write_segment<T>(rb.xs(i, len, buf.x), buf.out, len, p1, p2);
+    rb.scatter(kOut, out, i, len, buf.out);
   }
 }
 
@@ -35,9 +35,11 @@ struct Units {
   // Finalises `count` row states (arrays) and writes the results of those rows, starting
   // at row `row0` under the row cursor `cur` (advanced). Second-pass rows get their second
   // pass here, over elements pass2_range[0..1).
-  // `refined` (count <= kBatch only): rows the op computed again while they were in cache.
+  // `buf`: the unit's block buffers (second-pass ops). `refined` (count <= kBatch only):
+  // rows the op computed again while they were in cache.
   static void complete(const Task& t, RowCursor& cur, int64_t row0, double* m, double* c, double* s,
-                       int64_t count, const int64_t* pass2_range, const RefinedRows* refined = nullptr) {
+                       int64_t count, const int64_t* pass2_range, const BlockBuffers<T>* buf = nullptr,
+                       const RefinedRows* refined = nullptr) {
     for (int64_t i0 = 0; i0 < count; i0 += kBatch) {
       const int64_t cnt = count - i0 < kBatch ? count - i0 : kBatch;
       if constexpr (!Op::kSecondPass) {
@@ -46,7 +48,7 @@ struct Units {
         alignas(64) double r1[kBatch], r2[kBatch];
         Op::stats(m + i0, c + i0, s + i0, cnt, r1, r2);
         for (int64_t i = 0; i < cnt; ++i, cur.next())
-          write_row_range<Op, T>(t, cur, pass2_range[0], pass2_range[1], r1[i], r2[i]);
+          write_row_range<Op, T>(t, cur, pass2_range[0], pass2_range[1], r1[i], r2[i], *buf);
       }
     }
   }
@@ -71,17 +73,21 @@ struct Units {
     RowCursor cur, wcur;
     cur.seek(p, r0);
     wcur = cur;
+    ScratchFrame frame;
+    const BlockBuffers<T> buf(frame);
+    T* const tile = kLanes && p.layout == Layout::Rows && p.n <= kSmallRow<T>
+                        ? frame.take<T>(kSmallRow<T> * kSmallTile) : nullptr;
     alignas(64) double m[kBatch], c[kBatch], s[kBatch];
     RefinedRows refined;
     bool hint = false;  // kRefines: the op's guess for the next row, from the previous one
     for (int64_t b0 = r0; b0 < r1; b0 += batch) {
       const int64_t cnt = r1 - b0 < batch ? r1 - b0 : batch;
       refined.mask = 0;
-      if (kLanes && p.layout == Layout::Rows && p.n <= kSmallRow<T>) {
-        small_rows(t, cur, cnt, p.rows - (b0 + cnt), m, c, s);
+      if (tile) {
+        small_rows(t, cur, cnt, p.rows - (b0 + cnt), tile, m, c, s);
       } else {
         for (int64_t i = 0; i < cnt; ++i) {
-          RowBlocks<T> rb(p, cur);
+          RowBlocks<T> rb(p, cur, buf);
           cur.next();
           const T* next_row = b0 + i + 1 < r1 ? operand<T>(p, kX) + cur.off(kX) : nullptr;
           State st;
@@ -97,21 +103,21 @@ struct Units {
           s[i] = st.s;
         }
       }
-      complete(t, wcur, b0, m, c, s, cnt, range, &refined);
+      complete(t, wcur, b0, m, c, s, cnt, range, &buf, &refined);
     }
   }
 
   // Short contiguous rows: transpose a tile so that each SIMD lane holds one row, then
   // reduce all rows of the tile at once (no per-row horizontal work).
   // `rows_after`: rows of the array after these `count` (what may be prefetched).
-  DK_NOINLINE static void small_rows(const Task& t, RowCursor& cur, int64_t count, int64_t rows_after, double* m,
-                                     double* c, double* s) {
+  // `tile`: kSmallRow<T> * kSmallTile elements of scratch.
+  DK_NOINLINE static void small_rows(const Task& t, RowCursor& cur, int64_t count, int64_t rows_after, T* tile,
+                                     double* m, double* c, double* s) {
     using V = typename Lanes<T>::V;
     constexpr int N = Lanes<T>::N;
     const ReducePlan& p = t.plan;
     const int64_t n = p.n;
     const T* x = operand<T>(p, kX);
-    alignas(64) T tile[kSmallRow<T> * kSmallTile];  // 32 KiB
     alignas(64) int64_t off[kSmallRow<T>];
     for (int64_t j = 0; j < n; ++j) off[j] = j * kSmallTile;
     const V ninf = splat_as<V>(T(-kInf));
@@ -185,11 +191,10 @@ struct Units {
     const int64_t k = cu.k, lane0 = cu.lane0, width = cu.width, p0 = cu.p0, p1 = cu.p1;
     const T* x = operand<T>(p, kX) + outer.off[kX] + lane0;
 
-    // running lane states (m, c, s), 72 or 96 KiB: on the heap, not on a worker's stack
-    // (musl's threads get 128 KiB)
+    // running lane states (m, c, s), 72 or 96 KiB, in the thread's scratch arena
     constexpr int64_t kMaxTile = kColTileBytes / sizeof(T);
-    const std::unique_ptr<double[]> states(new double[3 * kMaxTile]);
-    double* const lm = states.get();
+    ScratchFrame frame;
+    double* const lm = frame.take<double>(3 * kMaxTile);
     double* const lc = lm + kMaxTile;
     double* const ls = lc + kMaxTile;
     // positions of the current block (the hardware prefetcher follows each lane tile's
@@ -240,6 +245,8 @@ struct Units {
 
   static void run_units(const Task& t, int64_t u0, int64_t u1) {
     const ReducePlan& p = t.plan;
+    ScratchFrame frame;
+    const BlockBuffers<T> buf(frame);
     for (int64_t u = u0; u < u1; ++u) {
       if (p.layout == Layout::Columns) {
         columns(t, u);
@@ -249,7 +256,7 @@ struct Units {
         const int64_t r = u / t.nchunks, k = u % t.nchunks;
         RowCursor cur;
         cur.seek(p, r);
-        RowBlocks<T> rb(p, cur);
+        RowBlocks<T> rb(p, cur, buf);
         const int64_t i0 = k * t.chunk, i1 = i0 + t.chunk < p.n ? i0 + t.chunk : p.n;
         t.states[u] = row_state(rb, i0, i1);
       }
@@ -299,6 +306,8 @@ struct Units {
 
   static void write_second_pass(const Task& t, int64_t u0, int64_t u1) {
     const ReducePlan& p = t.plan;
+    ScratchFrame frame;
+    const BlockBuffers<T> buf(frame);
     for (int64_t u = u0; u < u1; ++u) {
       if (p.layout == Layout::Columns) {
         const ColumnUnit cu(t, u);
@@ -309,7 +318,7 @@ struct Units {
         RowCursor cur;
         cur.seek(p, r);
         const int64_t i0 = k * t.chunk, i1 = i0 + t.chunk < p.n ? i0 + t.chunk : p.n;
-        write_row_range<Op, T>(t, cur, i0, i1, t.row_stats[r], t.row_stats[p.rows + r]);
+        write_row_range<Op, T>(t, cur, i0, i1, t.row_stats[r], t.row_stats[p.rows + r], buf);
       }
     }
   }

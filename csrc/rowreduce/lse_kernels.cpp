@@ -13,6 +13,7 @@
 #include <immintrin.h>
 #endif
 
+#include "core/scratch.hpp"
 #include "rowreduce/kernels.hpp"
 
 #ifndef DK_ISA_NS

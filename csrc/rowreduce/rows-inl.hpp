@@ -8,18 +8,30 @@ inline T* operand(const ReducePlan& p, int op) {
   return reinterpret_cast<T*>(p.base[op]);
 }
 
+// One block each of values, weights and outputs for the gathers and scatters of a work
+// unit, from the calling thread's scratch arena (core/scratch.hpp), not its stack.
+template <class T>
+struct BlockBuffers {
+  T* x;
+  T* b;
+  T* out;
+  explicit BlockBuffers(ScratchFrame& f)
+      : x(f.take<T>(Lanes<T>::kBlock)), b(f.take<T>(Lanes<T>::kBlock)), out(f.take<T>(Lanes<T>::kBlock)) {}
+};
+
 // Pointers to elements [i0, i0 + len) of one row: straight into the array when the row is
-// contiguous, else gathered into `buf` through the inner odometer.
+// contiguous, else gathered into a buffer through the inner odometer.
 template <class T>
 struct RowBlocks {
   const ReducePlan& p;
   const T* x;
   const T* b;
   int64_t b_step;  // Rows layout: 0 (broadcast) or 1
-  RowBlocks(const ReducePlan& plan, const RowCursor& cur)
+  const BlockBuffers<T>& buf;
+  RowBlocks(const ReducePlan& plan, const RowCursor& cur, const BlockBuffers<T>& buffers)
       : p(plan), x(operand<T>(plan, kX) + cur.off(kX)),
         b(plan.present[kB] ? operand<T>(plan, kB) + cur.off(kB) : nullptr),
-        b_step(plan.present[kB] ? plan.inner.stride[kB][plan.inner.nd - 1] : 0) {}
+        b_step(plan.present[kB] ? plan.inner.stride[kB][plan.inner.nd - 1] : 0), buf(buffers) {}
 
   // Calls f(offset of the run's first element, run stride, position in [0, len), run
   // length) for the runs along the last inner axis that cover elements [i0, i0 + len).
@@ -69,13 +81,11 @@ struct RowBlocks {
 template <class T, Mode M, bool W>
 inline State range_state(const RowBlocks<T>& rb, int64_t i0, int64_t i1, const T* next_row = nullptr) {
   constexpr int64_t B = Lanes<T>::kBlock;
-  alignas(64) T xbuf[B];
-  alignas(64) T bbuf[W ? B : 1];
   State st{-kInf, 0.0, 0.0};
   for (int64_t i = i0; i < i1; i += B) {
     const int64_t len = i1 - i < B ? i1 - i : B;
-    const T* xb = rb.xs(i, len, xbuf);
-    const T* bb = W ? rb.bs(i, len, bbuf) : nullptr;
+    const T* xb = rb.xs(i, len, rb.buf.x);
+    const T* bb = W ? rb.bs(i, len, rb.buf.b) : nullptr;
     const T* nx = nullptr;
     int64_t nlen = 0;
     if (rb.p.layout == Layout::Rows) {
@@ -101,7 +111,9 @@ template <class T>
 inline State accurate_row_state(const Task& t, int64_t row) {
   RowCursor cur;
   cur.seek(t.plan, row);
-  RowBlocks<T> rb(t.plan, cur);
+  ScratchFrame frame;
+  const BlockBuffers<T> buf(frame);
+  RowBlocks<T> rb(t.plan, cur, buf);
   const int64_t chunk = t.plan.layout == Layout::Columns ? t.plan.n : t.chunk;
   State st{-kInf, 0.0, 0.0};
   for (int64_t i = 0; i < t.plan.n; i += chunk) {

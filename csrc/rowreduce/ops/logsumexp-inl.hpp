@@ -128,12 +128,12 @@ inline void finalize_lse_weighted(const double* m, const double* c, const double
 // kept apart), which is Accurate mode for either input type. Row by row, the set-up of
 // a recomputation cost ~20x a Fast row of 3 elements, and the log-sum-exp of short rows
 // is often near zero.
-// (not inlined: its 32 KiB tile and small_rows' are never on a worker's stack together)
 template <class T>
 DK_NOINLINE void accurate_short_rows(const Task& t, const int64_t* rows, int64_t cnt, double* m, double* c, double* s) {
   const ReducePlan& p = t.plan;
   const int64_t n = p.n;
-  alignas(64) double tile[kSmallRow<double> * kSmallTile];
+  ScratchFrame frame;
+  double* const tile = frame.take<double>(kSmallRow<double> * kSmallTile);
   alignas(64) int64_t off[kSmallRow<double>], inner[kSmallRow<double>];
   Odometer in;
   in.seek(p.inner, 0);
