@@ -10,6 +10,17 @@
 #define DK_X86_SSE2 1
 #endif
 
+// F16C: implied by MSVC's /arch:AVX2 (the avx2 level runs only where the CPU has it).
+#if defined(__F16C__) || (defined(_MSC_VER) && !defined(__clang__) && defined(__AVX2__))
+#define DK_X86_F16C 1
+#endif
+
+// Results must not depend on the ISA level: no contraction of a*b+c into an FMA (GCC and
+// Clang get -ffp-contract=off from CMake; MSVC before VS 2022 contracts under /arch:AVX2).
+#if defined(_MSC_VER) && !defined(__clang__) && !defined(__GNUC__)
+#pragma fp_contract(off)
+#endif
+
 #if defined(_MSC_VER) && !defined(__clang__)
 #define DK_INLINE __forceinline
 #define DK_NOINLINE __declspec(noinline)

@@ -135,7 +135,7 @@ inline State block_sum(const T* x, const T* b, int64_t len, T m, const T* nx = n
   static_assert(!W || M == Mode::Accurate, "weighted sums are computed in Accurate mode");
   using Ln = Lanes<T>;
   using V = typename Ln::V;
-  constexpr int N = Ln::N, L = Ln::L, U = L / N;
+  constexpr int N = Ln::N, L = Ln::L;
   const int64_t full = len / L * L, rem = len - full;
 
   if (!(m > T(-kInf) && m < T(kInf))) {

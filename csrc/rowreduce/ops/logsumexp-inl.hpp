@@ -211,7 +211,7 @@ struct LogSumExp {
   // and replaces their results in r1/r2.
   template <class T>
   static void recompute(const Task& t, int64_t row0, uint64_t redo, int64_t cnt, double* r1, double* r2) {
-    int64_t at[tuning::kBatch], rows[tuning::kBatch], nredo = 0;
+    int64_t at[tuning::kBatch], rows[tuning::kBatch] = {}, nredo = 0;
     for (int64_t i = 0; i < cnt; ++i)
       if (redo >> i & 1) {
         at[nredo] = i;
