@@ -8,7 +8,27 @@
 #include <omp.h>
 #endif
 
+// fork() exists where pthreads do (POSIX); elsewhere (Windows) there is nothing to handle.
+#if defined(_OPENMP) && (defined(__unix__) || defined(__APPLE__))
+#include <pthread.h>
+#define DK_HAVE_ATFORK 1
+#else
+#define DK_HAVE_ATFORK 0
+#endif
+
 namespace divkern {
+namespace {
+
+// Set in the child of a fork(): run serially from then on.
+std::atomic<bool> g_forked{false};
+
+#if DK_HAVE_ATFORK
+void on_fork_child() { g_forked.store(true, std::memory_order_relaxed); }
+// Registered when the library is loaded, so before any parallel region can have run.
+[[maybe_unused]] const int g_atfork_registered = pthread_atfork(nullptr, nullptr, &on_fork_child);
+#endif
+
+}  // namespace
 
 bool have_openmp() {
 #if defined(_OPENMP)
@@ -18,8 +38,11 @@ bool have_openmp() {
 #endif
 }
 
+bool in_forked_child() { return g_forked.load(std::memory_order_relaxed); }
+
 int default_threads() {
 #if defined(_OPENMP)
+  if (in_forked_child()) return 1;
   return std::max(1, omp_get_max_threads());
 #else
   return 1;
@@ -39,7 +62,7 @@ void parallel_for(int64_t count, int64_t grain, int threads,
   if (count <= 0) return;
   grain = std::max<int64_t>(1, grain);
   const int64_t pieces = (count + grain - 1) / grain;
-  const int nthreads = (int)std::max<int64_t>(1, std::min<int64_t>(threads, pieces));
+  const int nthreads = in_forked_child() ? 1 : (int)std::max<int64_t>(1, std::min<int64_t>(threads, pieces));
 #if defined(_OPENMP)
   if (nthreads > 1) {
     std::exception_ptr error = nullptr;

@@ -16,12 +16,19 @@ def get_num_threads() -> int:
 
     This is OpenMP's limit for the calling thread: ``OMP_NUM_THREADS``,
     ``DIVKERN_NUM_THREADS``, :func:`set_num_threads` and ``threadpoolctl`` all set it.
+
+    It is 1 in a process forked after divkern was imported (``os.fork``,
+    ``multiprocessing``'s ``"fork"`` start method): OpenMP (libgomp) cannot run a
+    parallel region in a forked child, so divkern runs serially there. Use the
+    ``"spawn"`` start method for workers that should use threads.
     """
     return _core.get_num_threads()
 
 
 def set_num_threads(n: int) -> None:
     """Set the number of threads divkern's kernels use by default (``n >= 1``).
+
+    In a forked child divkern runs serially whatever the setting (:func:`get_num_threads`).
 
     Results are bitwise identical for any thread count.
     """
