@@ -1,5 +1,6 @@
 # Thread reliability: divkern in forked children (multiprocessing's fork start method,
-# os.fork).
+# os.fork), and thread settings that hold for every Python thread and leave other OpenMP
+# users alone.
 #
 # Scenarios that could hang or kill the interpreter run in a fresh interpreter in its own
 # session, under a timeout that kills the whole process group (forked children included):
@@ -9,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 
 import numpy as np
 import pytest
@@ -95,3 +97,104 @@ def test_os_fork_after_threaded_call():
     print("ok")
     """)
     assert rc == 0 and out.split() == ["ok"], err
+
+
+# ------------------------------------------------------- settings across Python threads
+
+
+def in_thread(fn):
+    result = []
+    t = threading.Thread(target=lambda: result.append(fn()))
+    t.start()
+    t.join()
+    return result[0]
+
+
+@needs_openmp
+def test_env_setting_holds_in_other_threads():
+    rc, out, err = run_script("""
+    import threading, divkern
+    seen = []
+    t = threading.Thread(target=lambda: seen.append(divkern.get_num_threads()))
+    t.start(); t.join()
+    print(divkern.get_num_threads(), seen[0])
+    """, DIVKERN_NUM_THREADS="1")
+    assert rc == 0, err
+    assert out.split() == ["1", "1"]
+
+
+@needs_openmp
+def test_set_num_threads_holds_in_other_threads():
+    before = divkern.get_num_threads()
+    try:
+        divkern.set_num_threads(1)
+        assert in_thread(divkern.get_num_threads) == 1
+        divkern.set_num_threads(3)
+        assert in_thread(divkern.get_num_threads) == 3
+        assert divkern.get_num_threads() == 3
+    finally:
+        divkern.set_num_threads(before)
+
+
+def openmp_limits():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    infos = [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "openmp"]
+    if not infos:
+        pytest.skip("threadpoolctl finds no OpenMP library")
+    return [(i["filepath"], i["num_threads"]) for i in infos]
+
+
+@needs_openmp
+def test_set_num_threads_leaves_openmp_alone():
+    # divkern's setting is its own: the OpenMP limit of the calling thread, which every
+    # other OpenMP user in the process shares, does not change.
+    before, limits = divkern.get_num_threads(), openmp_limits()
+    try:
+        for n in (1, 3):
+            divkern.set_num_threads(n)
+            assert openmp_limits() == limits
+    finally:
+        divkern.set_num_threads(before)
+
+
+@needs_openmp
+def test_threadpoolctl_limits_the_calling_thread():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    before = divkern.get_num_threads()
+    x = np.random.default_rng(1).standard_normal((64, 20000))
+    expected = divkern.logsumexp(x, axis=1, threads=1)
+
+    def limited():
+        with threadpoolctl.threadpool_limits(limits=1, user_api="openmp"):
+            inner = divkern.get_num_threads(), in_thread(divkern.get_num_threads)
+            same = np.array_equal(divkern.logsumexp(x, axis=1), expected)
+        return inner, same, divkern.get_num_threads()
+
+    # A thread limit equal to OpenMP's default for the process (that of a new thread)
+    # cannot be told from no limit (get_num_threads' docstring): 1 must differ from it.
+    fresh = in_thread(lambda: [i["num_threads"] for i in threadpoolctl.threadpool_info()
+                               if i["user_api"] == "openmp"])
+    if 1 in fresh:
+        pytest.skip("OpenMP's default is one thread here")
+    try:
+        divkern.set_num_threads(3)  # above the machine's cores is allowed, and still limited
+        # on the main thread and on another Python thread; a limit on one thread leaves the
+        # others at divkern's setting, and ends with its block
+        assert limited() == ((1, 3), True, 3)
+        assert in_thread(limited) == ((1, 3), True, 3)
+        assert divkern.get_num_threads() == 3
+    finally:
+        divkern.set_num_threads(before)
+
+
+@needs_openmp
+def test_omp_num_threads_is_the_initial_default():
+    rc, out, err = run_script("""
+    import threading, divkern
+    seen = []
+    t = threading.Thread(target=lambda: seen.append(divkern.get_num_threads()))
+    t.start(); t.join()
+    print(divkern.get_num_threads(), seen[0])
+    """, OMP_NUM_THREADS="3")
+    assert rc == 0, err
+    assert out.split() == ["3", "3"]

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <climits>
 #include <exception>
+#include <thread>
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -19,6 +21,8 @@
 namespace divkern {
 namespace {
 
+// divkern's process-wide default thread count; 0: not set (OpenMP's default).
+std::atomic<int> g_setting{0};
 // Set in the child of a fork(): run serially from then on.
 std::atomic<bool> g_forked{false};
 
@@ -27,6 +31,27 @@ void on_fork_child() { g_forked.store(true, std::memory_order_relaxed); }
 // Registered when the library is loaded, so before any parallel region can have run.
 [[maybe_unused]] const int g_atfork_registered = pthread_atfork(nullptr, nullptr, &on_fork_child);
 #endif
+
+#if defined(_OPENMP)
+// OpenMP's default thread limit for the process (OMP_NUM_THREADS, else the CPUs it sees):
+// what omp_get_max_threads() returns on a thread that never changed its own limit. The
+// calling thread may have, so it is read once on a new thread.
+int openmp_default() {
+  static const int value = [] {
+    int v = 0;
+    try {
+      std::thread reader([&v] { v = omp_get_max_threads(); });
+      reader.join();
+    } catch (...) {  // no thread to be had: the calling thread's is the best guess
+      v = omp_get_max_threads();
+    }
+    return std::max(1, v);
+  }();
+  return value;
+}
+#endif
+
+int clip_threads(int64_t n) { return (int)std::max<int64_t>(1, std::min<int64_t>(n, INT_MAX)); }
 
 }  // namespace
 
@@ -43,18 +68,19 @@ bool in_forked_child() { return g_forked.load(std::memory_order_relaxed); }
 int default_threads() {
 #if defined(_OPENMP)
   if (in_forked_child()) return 1;
-  return std::max(1, omp_get_max_threads());
+  const int base = openmp_default();
+  const int setting = g_setting.load(std::memory_order_relaxed);
+  int n = setting > 0 ? setting : base;
+  const int this_thread = omp_get_max_threads();
+  if (this_thread != base) n = std::min(n, this_thread);  // limited on this thread
+  return clip_threads(n);
 #else
   return 1;
 #endif
 }
 
 void set_default_threads(int n) {
-#if defined(_OPENMP)
-  omp_set_num_threads(std::max(1, n));
-#else
-  (void)n;
-#endif
+  g_setting.store(n <= 0 ? 0 : clip_threads(n), std::memory_order_relaxed);
 }
 
 void parallel_for(int64_t count, int64_t grain, int threads,
@@ -62,7 +88,7 @@ void parallel_for(int64_t count, int64_t grain, int threads,
   if (count <= 0) return;
   grain = std::max<int64_t>(1, grain);
   const int64_t pieces = (count + grain - 1) / grain;
-  const int nthreads = in_forked_child() ? 1 : (int)std::max<int64_t>(1, std::min<int64_t>(threads, pieces));
+  const int nthreads = in_forked_child() ? 1 : clip_threads(std::min<int64_t>(threads, pieces));
 #if defined(_OPENMP)
   if (nthreads > 1) {
     std::exception_ptr error = nullptr;

@@ -12,10 +12,14 @@ __all__ = ["get_num_threads", "set_num_threads", "get_isa", "show_config"]
 
 
 def get_num_threads() -> int:
-    """Threads a call uses when it is not given ``threads=``.
+    """Threads a call made on this thread uses when it is not given ``threads=``.
 
-    This is OpenMP's limit for the calling thread: ``OMP_NUM_THREADS``,
-    ``DIVKERN_NUM_THREADS``, :func:`set_num_threads` and ``threadpoolctl`` all set it.
+    divkern's setting is process-wide, the same for every Python thread: initially
+    OpenMP's default (``OMP_NUM_THREADS``, else the number of CPUs), then
+    ``DIVKERN_NUM_THREADS`` or :func:`set_num_threads`. A thread whose OpenMP limit has
+    been changed (``threadpoolctl.threadpool_limits``, ``omp_set_num_threads``) uses at
+    most that limit for its own calls; its limit counts as changed where it differs from
+    OpenMP's default, so a limit equal to that default does not lower a larger setting.
 
     It is 1 in a process forked after divkern was imported (``os.fork``,
     ``multiprocessing``'s ``"fork"`` start method): OpenMP (libgomp) cannot run a
@@ -26,9 +30,12 @@ def get_num_threads() -> int:
 
 
 def set_num_threads(n: int) -> None:
-    """Set the number of threads divkern's kernels use by default (``n >= 1``).
+    """Set divkern's default number of threads for every thread of the process.
 
-    In a forked child divkern runs serially whatever the setting (:func:`get_num_threads`).
+    ``n`` must be an integer ``>= 1``. OpenMP's own setting, shared with the other
+    OpenMP users of the process, is left alone. A thread limited by
+    ``threadpoolctl`` still uses at most its limit (:func:`get_num_threads`); in a
+    forked child divkern runs serially whatever the setting.
 
     Results are bitwise identical for any thread count.
     """
