@@ -1,6 +1,6 @@
 # Thread reliability: divkern in forked children (multiprocessing's fork start method,
-# os.fork), and thread settings that hold for every Python thread and leave other OpenMP
-# users alone.
+# os.fork), thread settings that hold for every Python thread and leave other OpenMP users
+# alone, and thread counts clipped to divkern's maximum instead of exhausting the OS.
 #
 # Scenarios that could hang or kill the interpreter run in a fresh interpreter in its own
 # session, under a timeout that kills the whole process group (forked children included):
@@ -198,3 +198,62 @@ def test_omp_num_threads_is_the_initial_default():
     """, OMP_NUM_THREADS="3")
     assert rc == 0, err
     assert out.split() == ["3", "3"]
+
+
+# ------------------------------------------------------------------------ thread counts
+
+
+def test_max_threads_documented_bounds():
+    from divkern._validate import MAX_THREADS
+
+    assert MAX_THREADS == _core.max_threads()
+    assert 1 <= MAX_THREADS <= 1024
+    if _core.have_openmp():
+        assert MAX_THREADS == min(1024, 4 * (os.cpu_count() or 1))
+
+
+def test_huge_thread_counts_are_clipped():
+    from divkern._validate import MAX_THREADS, check_threads
+
+    assert check_threads(10**6) == MAX_THREADS
+    assert check_threads(2**70) == MAX_THREADS
+    assert check_threads(np.int64(2**40)) == MAX_THREADS
+    assert check_threads(MAX_THREADS) == MAX_THREADS
+    x = np.arange(12.0).reshape(3, 4)
+    for fn in (divkern.logsumexp, divkern.softmax, divkern.log_softmax):
+        np.testing.assert_array_equal(fn(x, axis=1, threads=10**6), fn(x, axis=1, threads=1))
+    before = divkern.get_num_threads()
+    try:
+        divkern.set_num_threads(10**6)
+        assert divkern.get_num_threads() == (MAX_THREADS if _core.have_openmp() else 1)
+    finally:
+        divkern.set_num_threads(before)
+
+
+@needs_openmp
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc are Linux's")
+def test_thread_count_never_exhausts_the_os():
+    # 4096 work units asked for with threads=65536 (the old maximum). The address space is
+    # limited to room for about 1100 threads of 1 MiB stacks: more than divkern's maximum
+    # (at most 1024), far fewer than the threads asked for. Without the cap libgomp cannot
+    # create them all and exits the interpreter ("Thread creation failed").
+    rc, out, err = run_script("""
+    import resource
+    import numpy as np, divkern
+
+    def status(key):
+        for line in open("/proc/self/status"):
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+
+    x = np.random.default_rng(2).standard_normal((4096, 2, 16)).astype(np.float32)
+    expected = divkern.logsumexp(x, axis=1, threads=1)
+    base = status("Threads")
+    room = (status("VmSize") << 10) + 1100 * (1 << 20) + (256 << 20)
+    resource.setrlimit(resource.RLIMIT_AS, (room, resource.getrlimit(resource.RLIMIT_AS)[1]))
+    got = divkern.logsumexp(x, axis=1, threads=65536)
+    assert np.array_equal(got, expected)
+    assert status("Threads") <= base + 1024, status("Threads")
+    print("ok")
+    """, OMP_STACKSIZE="1M", MALLOC_ARENA_MAX="2", OPENBLAS_NUM_THREADS="1")
+    assert rc == 0 and out.split() == ["ok"], f"rc={rc}\n{err}"

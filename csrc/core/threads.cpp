@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <climits>
 #include <exception>
 #include <thread>
 
@@ -20,6 +19,9 @@
 
 namespace divkern {
 namespace {
+
+constexpr int kThreadCap = 1024;              // max_threads(), at most
+constexpr int kThreadsPerHardwareThread = 4;  // max_threads(), per hardware thread
 
 // divkern's process-wide default thread count; 0: not set (OpenMP's default).
 std::atomic<int> g_setting{0};
@@ -51,7 +53,7 @@ int openmp_default() {
 }
 #endif
 
-int clip_threads(int64_t n) { return (int)std::max<int64_t>(1, std::min<int64_t>(n, INT_MAX)); }
+int clip_threads(int64_t n) { return (int)std::max<int64_t>(1, std::min<int64_t>(n, max_threads())); }
 
 }  // namespace
 
@@ -60,6 +62,19 @@ bool have_openmp() {
   return true;
 #else
   return false;
+#endif
+}
+
+int max_threads() {
+#if defined(_OPENMP)
+  static const int value = [] {
+    int64_t hw = (int64_t)std::thread::hardware_concurrency();
+    if (hw <= 0) hw = omp_get_num_procs();
+    return (int)std::min<int64_t>(kThreadCap, kThreadsPerHardwareThread * std::max<int64_t>(1, hw));
+  }();
+  return value;
+#else
+  return 1;
 #endif
 }
 

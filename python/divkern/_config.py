@@ -21,7 +21,8 @@ def get_num_threads() -> int:
     most that limit for its own calls; its limit counts as changed where it differs from
     OpenMP's default, so a limit equal to that default does not lower a larger setting.
 
-    It is 1 in a process forked after divkern was imported (``os.fork``,
+    It is at most ``divkern._validate.MAX_THREADS`` (4 per hardware thread, at most
+    1024), and 1 in a process forked after divkern was imported (``os.fork``,
     ``multiprocessing``'s ``"fork"`` start method): OpenMP (libgomp) cannot run a
     parallel region in a forked child, so divkern runs serially there. Use the
     ``"spawn"`` start method for workers that should use threads.
@@ -32,8 +33,10 @@ def get_num_threads() -> int:
 def set_num_threads(n: int) -> None:
     """Set divkern's default number of threads for every thread of the process.
 
-    ``n`` must be an integer ``>= 1``. OpenMP's own setting, shared with the other
-    OpenMP users of the process, is left alone. A thread limited by
+    ``n`` must be an integer ``>= 1`` (``TypeError`` otherwise, ``None`` included;
+    ``ValueError`` below 1); larger than ``divkern._validate.MAX_THREADS`` (4 per
+    hardware thread, at most 1024) is clipped to it. OpenMP's own setting, shared with
+    the other OpenMP users of the process, is left alone. A thread limited by
     ``threadpoolctl`` still uses at most its limit (:func:`get_num_threads`); in a
     forked child divkern runs serially whatever the setting.
 
@@ -41,9 +44,7 @@ def set_num_threads(n: int) -> None:
     """
     from ._validate import check_threads
 
-    if n is None:
-        raise TypeError("n: expected a positive integer")
-    _core.set_num_threads(check_threads(n, "n"))
+    _core.set_num_threads(check_threads(n, "n", allow_none=False))
 
 
 def get_isa() -> str:
@@ -80,11 +81,13 @@ def _apply_environment() -> None:
     if threads:
         try:
             n = int(threads)
-            if not 1 <= n <= 65536:
+            if n < 1:
                 raise ValueError
         except ValueError:
             raise RuntimeError(f"DIVKERN_NUM_THREADS={threads!r}: expected a positive integer") from None
-        _core.set_num_threads(n)
+        from ._validate import check_threads
+
+        _core.set_num_threads(check_threads(n, "DIVKERN_NUM_THREADS"))  # clipped to MAX_THREADS
 
 
 def show_config(file=None) -> None:
