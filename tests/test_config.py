@@ -127,3 +127,19 @@ def test_kernels_release_the_gil():
     margin = 0.2 * (t1 - t0)
     inside = [s for s in stamps if t0 + margin < s < t1 - margin]
     assert inside, f"no Python progress during a {1e3 * (t1 - t0):.0f} ms call"
+
+
+def test_set_num_threads_type_errors_say_what_is_accepted():
+    # None is refused by set_num_threads, so its message must not offer it
+    for bad in (2.0, None, "2", True):
+        with pytest.raises(TypeError, match=r"^n: expected a positive integer, got ") as e:
+            divkern.set_num_threads(bad)
+        assert "None" not in str(e.value).split(", got ")[0]
+
+
+def test_env_num_threads_large_is_clipped():
+    r = run_python("import divkern; from divkern._validate import MAX_THREADS; "
+                   "print(divkern.get_num_threads(), MAX_THREADS)", DIVKERN_NUM_THREADS="100000")
+    assert r.returncode == 0, r.stderr
+    got, cap = r.stdout.split()
+    assert got == (cap if _core.have_openmp() else "1")

@@ -93,8 +93,15 @@ void init_config(py::module_& m) {
   m.def("best_isa", []() { return std::string(isa_name(best_isa())); });
   m.def("cpu_brand", &cpu_brand);
   m.def("have_openmp", &have_openmp);
-  m.def("get_num_threads", &default_threads);
-  m.def("set_num_threads", &set_default_threads);
+  m.def("get_num_threads", &default_threads,
+        "Threads a call made on this thread uses by default: divkern's process-wide setting,\n"
+        "at most this thread's OpenMP limit where that was changed (threadpoolctl), at most\n"
+        "max_threads(); 1 in a forked child or without OpenMP.");
+  m.def("set_num_threads", &set_default_threads, py::arg("n"),
+        "Set divkern's process-wide default (clipped to [1, max_threads()]; n <= 0 restores\n"
+        "OpenMP's default). Never calls omp_set_num_threads.");
+  m.def("max_threads", &max_threads,
+        "The most threads one call starts: 4 per hardware thread, at most 1024 (1 without OpenMP).");
   m.def("fmadd", &fmadd, py::arg("a"), py::arg("b"), py::arg("c"), py::arg("isa"),
         "a * b + c on float32 arrays, rounded once, as an ISA level computes it (FMA instruction or emulation).");
   m.def("math", &math, py::arg("name"), py::arg("x"), py::arg("isa"),

@@ -3,12 +3,59 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
+#include <thread>
 
 #if defined(_OPENMP)
 #include <omp.h>
 #endif
 
+// fork() exists where pthreads do (POSIX); elsewhere (Windows) there is nothing to handle.
+#if defined(_OPENMP) && (defined(__unix__) || defined(__APPLE__))
+#include <pthread.h>
+#define DK_HAVE_ATFORK 1
+#else
+#define DK_HAVE_ATFORK 0
+#endif
+
 namespace divkern {
+namespace {
+
+constexpr int kThreadCap = 1024;              // max_threads(), at most
+constexpr int kThreadsPerHardwareThread = 4;  // max_threads(), per hardware thread
+
+// divkern's process-wide default thread count; 0: not set (OpenMP's default).
+std::atomic<int> g_setting{0};
+// Set in the child of a fork(): run serially from then on.
+std::atomic<bool> g_forked{false};
+
+#if DK_HAVE_ATFORK
+void on_fork_child() { g_forked.store(true, std::memory_order_relaxed); }
+// Registered when the library is loaded, so before any parallel region can have run.
+[[maybe_unused]] const int g_atfork_registered = pthread_atfork(nullptr, nullptr, &on_fork_child);
+#endif
+
+#if defined(_OPENMP)
+// OpenMP's default thread limit for the process (OMP_NUM_THREADS, else the CPUs it sees):
+// what omp_get_max_threads() returns on a thread that never changed its own limit. The
+// calling thread may have, so it is read once on a new thread.
+int openmp_default() {
+  static const int value = [] {
+    int v = 0;
+    try {
+      std::thread reader([&v] { v = omp_get_max_threads(); });
+      reader.join();
+    } catch (...) {  // no thread to be had: the calling thread's is the best guess
+      v = omp_get_max_threads();
+    }
+    return std::max(1, v);
+  }();
+  return value;
+}
+#endif
+
+int clip_threads(int64_t n) { return (int)std::max<int64_t>(1, std::min<int64_t>(n, max_threads())); }
+
+}  // namespace
 
 bool have_openmp() {
 #if defined(_OPENMP)
@@ -18,20 +65,37 @@ bool have_openmp() {
 #endif
 }
 
+int max_threads() {
+#if defined(_OPENMP)
+  static const int value = [] {
+    int64_t hw = (int64_t)std::thread::hardware_concurrency();
+    if (hw <= 0) hw = omp_get_num_procs();
+    return (int)std::min<int64_t>(kThreadCap, kThreadsPerHardwareThread * std::max<int64_t>(1, hw));
+  }();
+  return value;
+#else
+  return 1;
+#endif
+}
+
+bool in_forked_child() { return g_forked.load(std::memory_order_relaxed); }
+
 int default_threads() {
 #if defined(_OPENMP)
-  return std::max(1, omp_get_max_threads());
+  if (in_forked_child()) return 1;
+  const int base = openmp_default();
+  const int setting = g_setting.load(std::memory_order_relaxed);
+  int n = setting > 0 ? setting : base;
+  const int this_thread = omp_get_max_threads();
+  if (this_thread != base) n = std::min(n, this_thread);  // limited on this thread
+  return clip_threads(n);
 #else
   return 1;
 #endif
 }
 
 void set_default_threads(int n) {
-#if defined(_OPENMP)
-  omp_set_num_threads(std::max(1, n));
-#else
-  (void)n;
-#endif
+  g_setting.store(n <= 0 ? 0 : clip_threads(n), std::memory_order_relaxed);
 }
 
 void parallel_for(int64_t count, int64_t grain, int threads,
@@ -39,7 +103,7 @@ void parallel_for(int64_t count, int64_t grain, int threads,
   if (count <= 0) return;
   grain = std::max<int64_t>(1, grain);
   const int64_t pieces = (count + grain - 1) / grain;
-  const int nthreads = (int)std::max<int64_t>(1, std::min<int64_t>(threads, pieces));
+  const int nthreads = in_forked_child() ? 1 : clip_threads(std::min<int64_t>(threads, pieces));
 #if defined(_OPENMP)
   if (nthreads > 1) {
     std::exception_ptr error = nullptr;

@@ -12,24 +12,39 @@ __all__ = ["get_num_threads", "set_num_threads", "get_isa", "show_config"]
 
 
 def get_num_threads() -> int:
-    """Threads a call uses when it is not given ``threads=``.
+    """Threads a call made on this thread uses when it is not given ``threads=``.
 
-    This is OpenMP's limit for the calling thread: ``OMP_NUM_THREADS``,
-    ``DIVKERN_NUM_THREADS``, :func:`set_num_threads` and ``threadpoolctl`` all set it.
+    divkern's setting is process-wide, the same for every Python thread: initially
+    OpenMP's default (``OMP_NUM_THREADS``, else the number of CPUs), then
+    ``DIVKERN_NUM_THREADS`` or :func:`set_num_threads`. A thread whose OpenMP limit has
+    been changed (``threadpoolctl.threadpool_limits``, ``omp_set_num_threads``) uses at
+    most that limit for its own calls; its limit counts as changed where it differs from
+    OpenMP's default, so a limit equal to that default does not lower a larger setting.
+
+    It is at most ``divkern._validate.MAX_THREADS`` (4 per hardware thread, at most
+    1024), and 1 in a process forked after divkern was imported (``os.fork``,
+    ``multiprocessing``'s ``"fork"`` start method): OpenMP (libgomp) cannot run a
+    parallel region in a forked child, so divkern runs serially there. Use the
+    ``"spawn"`` start method for workers that should use threads.
     """
     return _core.get_num_threads()
 
 
 def set_num_threads(n: int) -> None:
-    """Set the number of threads divkern's kernels use by default (``n >= 1``).
+    """Set divkern's default number of threads for every thread of the process.
+
+    ``n`` must be an integer ``>= 1`` (``TypeError`` otherwise, ``None`` included;
+    ``ValueError`` below 1); larger than ``divkern._validate.MAX_THREADS`` (4 per
+    hardware thread, at most 1024) is clipped to it. OpenMP's own setting, shared with
+    the other OpenMP users of the process, is left alone. A thread limited by
+    ``threadpoolctl`` still uses at most its limit (:func:`get_num_threads`); in a
+    forked child divkern runs serially whatever the setting.
 
     Results are bitwise identical for any thread count.
     """
     from ._validate import check_threads
 
-    if n is None:
-        raise TypeError("n: expected a positive integer")
-    _core.set_num_threads(check_threads(n, "n"))
+    _core.set_num_threads(check_threads(n, "n", allow_none=False))
 
 
 def get_isa() -> str:
@@ -66,11 +81,13 @@ def _apply_environment() -> None:
     if threads:
         try:
             n = int(threads)
-            if not 1 <= n <= 65536:
+            if n < 1:
                 raise ValueError
         except ValueError:
             raise RuntimeError(f"DIVKERN_NUM_THREADS={threads!r}: expected a positive integer") from None
-        _core.set_num_threads(n)
+        from ._validate import check_threads
+
+        _core.set_num_threads(check_threads(n, "DIVKERN_NUM_THREADS"))  # clipped to MAX_THREADS
 
 
 def show_config(file=None) -> None:

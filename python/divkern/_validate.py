@@ -6,6 +6,8 @@ import operator
 
 import numpy as np
 
+from . import _core
+
 try:  # NumPy >= 1.25
     from numpy.exceptions import AxisError
 except ImportError:  # pragma: no cover
@@ -36,17 +38,26 @@ def normalize_axes(axis, ndim: int) -> tuple[int, ...]:
     return tuple(sorted(out))
 
 
-MAX_THREADS = 65536
+# The most threads one call starts (divkern's C++ core: 4 per hardware thread, at most 1024;
+# 1 in a build without OpenMP). Larger counts are clipped to it: never more threads than
+# the machine can use, nor more than the OS may be able to create.
+MAX_THREADS = _core.max_threads()
 
 
-def check_threads(threads, name: str = "threads") -> int | None:
-    if threads is None:
+def check_threads(threads, name: str = "threads", *, allow_none: bool = True) -> int | None:
+    """`threads` as an int in [1, MAX_THREADS] (None passes where allowed).
+
+    ``TypeError`` for a non-integer (bools included), ``ValueError`` below 1; counts above
+    ``MAX_THREADS`` are clipped to it.
+    """
+    if threads is None and allow_none:
         return None
     if isinstance(threads, (bool, np.bool_)) or not isinstance(threads, (int, np.integer)):
-        raise TypeError(f"{name}: expected a positive integer or None, got {threads!r}")
-    if not 1 <= threads <= MAX_THREADS:
-        raise ValueError(f"{name}: expected a positive integer no larger than {MAX_THREADS}, got {threads}")
-    return int(threads)
+        expected = "a positive integer or None" if allow_none else "a positive integer"
+        raise TypeError(f"{name}: expected {expected}, got {threads!r}")
+    if threads < 1:
+        raise ValueError(f"{name}: expected a positive integer, got {threads}")
+    return min(int(threads), MAX_THREADS)
 
 
 def as_numeric_array(x, name: str, *, strings_error=ValueError) -> np.ndarray:
