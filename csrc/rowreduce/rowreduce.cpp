@@ -158,7 +158,7 @@ void run(const ReduceSpec& spec, DType dtype, Op op, int threads) {
   const Table* table = table_for(active_isa());
   if (!table) throw std::runtime_error("internal: no kernels for the active ISA level");
   const Fns& f = table->fns[(int)id][dtype == DType::F32 ? 0 : 1];
-  threads = threads < 1 ? 1 : threads;
+  threads = threads < 1 ? 1 : threads > max_threads() ? max_threads() : threads;
   // A large full-size output that is one block of memory (a fresh array, usually): fault
   // its pages in first, in parallel, one thread per stretch. Page faults taken in the middle
   // of the second pass stall that thread's arithmetic; taken here, they overlap.
@@ -180,7 +180,7 @@ void convert_half(const void* src, void* dst, int64_t n, bool to_half, int threa
   const Table* table = table_for(active_isa());
   if (!table) throw std::runtime_error("internal: no kernels for the active ISA level");
   constexpr int64_t kPiece = 1 << 16;
-  threads = threads < 1 ? 1 : threads;
+  threads = threads < 1 ? 1 : threads > max_threads() ? max_threads() : threads;
   parallel_for((n + kPiece - 1) / kPiece, 1, threads, [&](int64_t p0, int64_t p1) {
     const int64_t i0 = p0 * kPiece, i1 = p1 * kPiece < n ? p1 * kPiece : n;
     if (to_half)
