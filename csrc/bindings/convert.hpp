@@ -31,7 +31,8 @@ inline rowreduce::DType dtype_of(const py::array& a, const char* name) {
   if (!native_order(dt)) throw py::type_error(std::string(name) + ": byte order is not the machine's");
   if (dt.kind() == 'f' && dt.itemsize() == 4) return rowreduce::DType::F32;
   if (dt.kind() == 'f' && dt.itemsize() == 8) return rowreduce::DType::F64;
-  throw py::type_error(std::string(name) + ": expected a float32 or float64 array, got " +
+  if (dt.kind() == 'f' && dt.itemsize() == 2) return rowreduce::DType::F16;
+  throw py::type_error(std::string(name) + ": expected a float16, float32 or float64 array, got " +
                        std::string(py::str(dt)));
 }
 
@@ -43,7 +44,7 @@ inline void element_strides(const py::array& a, const char* name, int ndim, rowr
                                 std::to_string(a.ndim()));
   if (dtype_of(a, name) != dt) throw py::type_error(std::string(name) + ": dtype does not match the input's");
   if (writable && !a.writeable()) throw std::invalid_argument(std::string(name) + ": array is read-only");
-  const int64_t item = dt == rowreduce::DType::F32 ? 4 : 8;
+  const int64_t item = dt == rowreduce::DType::F64 ? 8 : dt == rowreduce::DType::F32 ? 4 : 2;
   if (reinterpret_cast<uintptr_t>(a.data()) % (uintptr_t)item != 0)
     throw std::invalid_argument(std::string(name) + ": data is not aligned to its item size");
   for (int k = 0; k < ndim; ++k) {

@@ -26,6 +26,7 @@ struct SpecBuilder {
     shape.assign(x.shape(), x.shape() + nd);
     for (auto& s : strides) s.assign((size_t)nd, 0);
     element_strides(x, "x", nd, dtype, false, strides[kX].data());
+    spec.elem[kX] = (int)x.itemsize();
     spec.ndim = nd;
     spec.shape = shape.data();
     spec.base[kX] = const_cast<void*>(x.data());
@@ -35,7 +36,11 @@ struct SpecBuilder {
     }
   }
   void add(int op, py::array a, const char* name, bool writable) {
-    element_strides(a, name, spec.ndim, dtype, writable, strides[op].data());
+    // float16 input has float32 log-sum-exp results (a full-size output stays float16)
+    const bool reduced = (op == kOut || op == kSign) && !spec.full_output;
+    const auto expect = reduced && dtype == rowreduce::DType::F16 ? rowreduce::DType::F32 : dtype;
+    element_strides(a, name, spec.ndim, expect, writable, strides[op].data());
+    spec.elem[op] = (int)a.itemsize();
     // a reduced output holds one element along each reduced axis
     for (int k = 0; k < spec.ndim; ++k) {
       const int64_t expect = (op == kOut || op == kSign) && spec.reduce[k] && !spec.full_output ? 1 : shape[(size_t)k];

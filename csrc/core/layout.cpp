@@ -49,13 +49,14 @@ bool unit_or_broadcast(int64_t s) { return s == 0 || s == 1; }
 
 }  // namespace
 
-ReducePlan plan_reduction(const ReduceSpec& spec, int elem_size) {
+ReducePlan plan_reduction(const ReduceSpec& spec) {
   if (spec.ndim < 0 || spec.ndim > kMaxDims)
     throw std::invalid_argument("x: at most " + std::to_string(kMaxDims) + " dimensions are supported");
   ReducePlan plan;
   for (int op = 0; op < kNumOperands; ++op) {
     plan.present[op] = spec.base[op] != nullptr;
     plan.base[op] = static_cast<char*>(spec.base[op]);
+    if (plan.present[op] && spec.elem[op] <= 0) throw std::invalid_argument("internal: operand without an element size");
   }
   Axis kept[kMaxDims], red[kMaxDims];
   int nk = 0, nr = 0;
@@ -74,7 +75,7 @@ ReducePlan plan_reduction(const ReduceSpec& spec, int elem_size) {
     if (size > 0 && a.stride[kX] < 0) {
       // Walk this axis backwards in every operand: same elements, same pairing.
       for (int op = 0; op < kNumOperands; ++op) {
-        plan.base[op] += (size - 1) * a.stride[op] * elem_size;
+        plan.base[op] += (size - 1) * a.stride[op] * spec.elem[op];
         a.stride[op] = -a.stride[op];
       }
     }

@@ -50,13 +50,16 @@ struct ReducePlan {
   int64_t lane_stride[kNumOperands] = {0, 0, 0, 0};
 };
 
-// Describes one reduction request over a logical shape. `strides[op]` is ignored for
-// absent operands. Throws std::invalid_argument on inconsistent input.
+// Describes one reduction request over a logical shape: each operand by its base pointer,
+// element size in bytes and strides in elements (its own: a float16 input beside float32
+// results, an int64 target beside float32 logits). `strides[op]` and `elem[op]` are
+// ignored for absent operands. Throws std::invalid_argument on inconsistent input.
 struct ReduceSpec {
   int ndim = 0;
   const int64_t* shape = nullptr;
   const int64_t* strides[kNumOperands] = {nullptr, nullptr, nullptr, nullptr};
   void* base[kNumOperands] = {nullptr, nullptr, nullptr, nullptr};
+  int elem[kNumOperands] = {0, 0, 0, 0};
   bool reduce[kMaxDims] = {};
   bool full_output = false;  // kOut has the full shape (softmax) rather than the reduced one
 };
@@ -64,6 +67,6 @@ struct ReduceSpec {
 // Rows and Columns need unit stride along the vectorised axis in the input and in a
 // full-size output; Rows also in the weight (where stride 0, a broadcast, also works).
 // When one of them does not fit, the plan falls back to Gather.
-ReducePlan plan_reduction(const ReduceSpec& spec, int elem_size);
+ReducePlan plan_reduction(const ReduceSpec& spec);
 
 }  // namespace divkern

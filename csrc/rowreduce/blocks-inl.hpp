@@ -130,8 +130,9 @@ inline T block_max(const T* x, const T* b, int64_t len) {
 // arithmetic-bound pass, so that memory traffic overlaps arithmetic. (Computing the next
 // block's maximum in the same loop was measured slower: its demand misses stall
 // retirement, prefetches do not.)
-template <class T, Mode M, bool W>
-inline State block_sum(const T* x, const T* b, int64_t len, T m, const T* nx = nullptr, int64_t nlen = 0) {
+// (`nx` points to stored elements P, which may be narrower than T)
+template <class T, Mode M, bool W, class P = T>
+inline State block_sum(const T* x, const T* b, int64_t len, T m, const P* nx = nullptr, int64_t nlen = 0) {
   static_assert(!W || M == Mode::Accurate, "weighted sums are computed in Accurate mode");
   using Ln = Lanes<T>;
   using V = typename Ln::V;
@@ -159,7 +160,7 @@ inline State block_sum(const T* x, const T* b, int64_t len, T m, const T* nx = n
   const VD vm64 = splat(double(m));
   SumAcc<T> acc;
   acc_init(acc);
-  constexpr int64_t kLine = 64 / sizeof(T);
+  constexpr int64_t kLine = 64 / sizeof(P);
   // partial sums of at most kFlushRows terms, then double totals (float in Accurate mode
   // accumulates its double terms directly)
   constexpr bool kStaged = !(SumAcc<T>::kF32 && M == Mode::Accurate);

@@ -1,33 +1,39 @@
 // ---------------------------------------------------------------- units
 // The driver: work units over the layouts of a ReducePlan (Rows, Columns, Gather), for one
-// op (ops/*.hpp) and one element type. Units<T, Op>::run / finish / write fill the kernel
-// table entry of (Op, T) at each ISA level (kernels.hpp: Fns). Everything op-specific is a
+// op (ops/*.hpp) and one stored element type S (computed in T = Compute<S>, loads-inl.hpp).
+// Units<S, Op>::run / finish / write fill the kernel table entry of (Op, S) at each ISA
+// level (kernels.hpp: Fns). Everything op-specific is a
 // compile-time member of Op (the contract: csrc/rowreduce/README.md), so the loops below
 // are generated once per op with no runtime op switch. Part of the row-reduction engine
 // (engine-inl.hpp); includes nothing.
 
 // Writes pass 2 of a second-pass op over elements [i0, i1) of the row at `cur`.
-template <class Op, class T>
+template <class Op, class S>
 inline void write_row_range(const Task& t, const RowCursor& cur, int64_t i0, int64_t i1, double p1, double p2,
-                            const BlockBuffers<T>& buf) {
+                            const BlockBuffers<Compute<S>>& buf) {
+  using T = Compute<S>;
   const ReducePlan& p = t.plan;
-  const T* x = operand<T>(p, kX) + cur.off(kX);
-  T* out = operand<T>(p, kOut) + cur.off(kOut);
-  if (p.layout == Layout::Rows) {
-    Op::template write_segment<T>(x + i0, out + i0, i1 - i0, p1, p2, t.stream_out);
-    return;
+  const S* x = operand<S>(p, kX) + cur.off(kX);
+  S* out = operand<S>(p, kOut) + cur.off(kOut);
+  if constexpr (kInPlace<S>) {
+    if (p.layout == Layout::Rows) {
+      Op::template write_segment<T>(x + i0, out + i0, i1 - i0, p1, p2, t.stream_out);
+      return;
+    }
   }
   constexpr int64_t B = Lanes<T>::kBlock;
-  RowBlocks<T> rb(p, cur, buf);
+  RowBlocks<S> rb(p, cur, buf);
   for (int64_t i = i0; i < i1; i += B) {
     const int64_t len = i1 - i < B ? i1 - i : B;
     Op::template write_segment<T>(rb.xs(i, len, buf.x), buf.out, len, p1, p2);
-    rb.scatter(kOut, out, i, len, buf.out);
+    if (p.layout == Layout::Rows) store_run(out + i, buf.out, len);
+    else rb.scatter(kOut, out, i, len, buf.out);
   }
 }
 
-template <class T, class Op>
+template <class S, class Op>
 struct Units {
+  using T = Compute<S>;
   static constexpr int64_t kBatch = tuning::kBatch;  // rows finalised together
   // the tile kernels (one row per lane) run Fast or Masked sums, unweighted
   static constexpr bool kLanes = !Op::kWeighted && Op::kMode != Mode::Accurate;
@@ -43,18 +49,18 @@ struct Units {
     for (int64_t i0 = 0; i0 < count; i0 += kBatch) {
       const int64_t cnt = count - i0 < kBatch ? count - i0 : kBatch;
       if constexpr (!Op::kSecondPass) {
-        Op::template finish<T>(t, cur, row0 + i0, m + i0, c + i0, s + i0, cnt, refined);
+        Op::template finish<S>(t, cur, row0 + i0, m + i0, c + i0, s + i0, cnt, refined);
       } else {
         alignas(64) double r1[kBatch], r2[kBatch];
         Op::stats(m + i0, c + i0, s + i0, cnt, r1, r2);
         for (int64_t i = 0; i < cnt; ++i, cur.next())
-          write_row_range<Op, T>(t, cur, pass2_range[0], pass2_range[1], r1[i], r2[i], *buf);
+          write_row_range<Op, S>(t, cur, pass2_range[0], pass2_range[1], r1[i], r2[i], *buf);
       }
     }
   }
 
-  static State row_state(const RowBlocks<T>& rb, int64_t i0, int64_t i1, const T* next_row = nullptr) {
-    return range_state<T, Op::kMode, Op::kWeighted>(rb, i0, i1, next_row);
+  static State row_state(const RowBlocks<S>& rb, int64_t i0, int64_t i1, const S* next_row = nullptr) {
+    return range_state<Op::kMode, Op::kWeighted>(rb, i0, i1, next_row);
   }
 
   // Rows/Gather with one unit per group of whole rows.
@@ -75,8 +81,9 @@ struct Units {
     wcur = cur;
     ScratchFrame frame;
     const BlockBuffers<T> buf(frame);
-    T* const tile = kLanes && p.layout == Layout::Rows && p.n <= kSmallRow<T>
-                        ? frame.take<T>(kSmallRow<T> * kSmallTile) : nullptr;
+    const bool short_rows = kLanes && p.layout == Layout::Rows && p.n <= kSmallRow<T>;
+    T* const tile = short_rows ? frame.take<T>(kSmallRow<T> * kSmallTile) : nullptr;
+    T* const stage = short_rows && !kInPlace<S> ? frame.take<T>(kSmallRow<T> * kSmallTile) : nullptr;
     alignas(64) double m[kBatch], c[kBatch], s[kBatch];
     RefinedRows refined;
     bool hint = false;  // kRefines: the op's guess for the next row, from the previous one
@@ -84,16 +91,16 @@ struct Units {
       const int64_t cnt = r1 - b0 < batch ? r1 - b0 : batch;
       refined.mask = 0;
       if (tile) {
-        small_rows(t, cur, cnt, p.rows - (b0 + cnt), tile, m, c, s);
+        small_rows(t, cur, cnt, p.rows - (b0 + cnt), tile, stage, m, c, s);
       } else {
         for (int64_t i = 0; i < cnt; ++i) {
-          RowBlocks<T> rb(p, cur, buf);
+          RowBlocks<S> rb(p, cur, buf);
           cur.next();
-          const T* next_row = b0 + i + 1 < r1 ? operand<T>(p, kX) + cur.off(kX) : nullptr;
+          const S* next_row = b0 + i + 1 < r1 ? operand<S>(p, kX) + cur.off(kX) : nullptr;
           State st;
           if constexpr (Op::kRefines) {
             bool again = false;
-            st = Op::template row_state<T>(rb, p.n, next_row, hint, refined.at[i], again);
+            st = Op::template row_state<S>(rb, p.n, next_row, hint, refined.at[i], again);
             refined.mask |= uint64_t(again) << i;
           } else {
             st = row_state(rb, 0, p.n, next_row);
@@ -110,38 +117,41 @@ struct Units {
   // Short contiguous rows: transpose a tile so that each SIMD lane holds one row, then
   // reduce all rows of the tile at once (no per-row horizontal work).
   // `rows_after`: rows of the array after these `count` (what may be prefetched).
-  // `tile`: kSmallRow<T> * kSmallTile elements of scratch.
+  // `tile`, and `stage` where S is converted: kSmallRow<T> * kSmallTile elements of scratch.
   DK_NOINLINE static void small_rows(const Task& t, RowCursor& cur, int64_t count, int64_t rows_after, T* tile,
-                                     double* m, double* c, double* s) {
+                                     T* stage, double* m, double* c, double* s) {
     using V = typename Lanes<T>::V;
     constexpr int N = Lanes<T>::N;
     const ReducePlan& p = t.plan;
     const int64_t n = p.n;
-    const T* x = operand<T>(p, kX);
+    const S* x = operand<S>(p, kX);
     alignas(64) int64_t off[kSmallRow<T>];
     for (int64_t j = 0; j < n; ++j) off[j] = j * kSmallTile;
     const V ninf = splat_as<V>(T(-kInf));
     for (int64_t i0 = 0; i0 < count; i0 += kSmallTile) {
       const int64_t cnt = count - i0 < kSmallTile ? count - i0 : kSmallTile;
       // row pointers of this tile; with one outer axis they are equally spaced
-      const T* rows[kSmallTile];
+      const S* srows[kSmallTile];
       const char* pf = nullptr;
       int64_t pf_bytes = 0;
       if (cur.flat) {
-        const T* base = x + cur.flat_off[kX];
+        const S* base = x + cur.flat_off[kX];
         const int64_t step = cur.flat_step[kX];
-        for (int64_t l = 0; l < cnt; ++l) rows[l] = base + l * step;
+        for (int64_t l = 0; l < cnt; ++l) srows[l] = base + l * step;
         // rows two tiles ahead, fetched while this tile is reduced (lanes_block spreads
         // the prefetches; contiguous rows only: strided ones are left to the hardware)
         const int64_t ahead = (count - i0 - cnt) + rows_after - 2 * kSmallTile;  // rows there from 2 tiles on
         if (step == n && ahead > 0) {
           pf = reinterpret_cast<const char*>(base + 2 * kSmallTile * step);
-          pf_bytes = (ahead < cnt ? ahead : cnt) * step * (int64_t)sizeof(T);
+          pf_bytes = (ahead < cnt ? ahead : cnt) * step * (int64_t)sizeof(S);
         }
         for (int op = 0; op < kNumOperands; ++op) cur.flat_off[op] += cnt * cur.flat_step[op];
       } else {
-        for (int64_t l = 0; l < cnt; ++l, cur.next()) rows[l] = x + cur.off(kX);
+        for (int64_t l = 0; l < cnt; ++l, cur.next()) srows[l] = x + cur.off(kX);
       }
+      // the rows as compute values: in place, or converted into the staging tile
+      const T* rows[kSmallTile];
+      for (int64_t l = 0; l < cnt; ++l) rows[l] = load_run(srows[l], n, stage + l * n);
       for (int64_t g = 0; g < cnt; g += N) {
         for (int64_t c0 = 0; c0 < n; c0 += N) {
           const int64_t cols = n - c0 < N ? n - c0 : N;
@@ -189,7 +199,7 @@ struct Units {
     const ColumnUnit cu(t, u);
     const Odometer& outer = cu.outer;
     const int64_t k = cu.k, lane0 = cu.lane0, width = cu.width, p0 = cu.p0, p1 = cu.p1;
-    const T* x = operand<T>(p, kX) + outer.off[kX] + lane0;
+    const S* x = operand<S>(p, kX) + outer.off[kX] + lane0;
 
     // running lane states (m, c, s), 72 or 96 KiB, in the thread's scratch arena
     constexpr int64_t kMaxTile = kColTileBytes / sizeof(T);
@@ -200,12 +210,24 @@ struct Units {
     // positions of the current block (the hardware prefetcher follows each lane tile's
     // rows; prefetching the next block by hand made axis-0 reductions ~5% slower)
     alignas(64) int64_t offs[kColMaxBlock];
+    // converted stored elements: each block's positions as one tile of compute values
+    T* const tile = kInPlace<S> ? nullptr : frame.take<T>(t.col_block * width);
     Odometer in;
     in.seek(p.inner, p0);
     for (int64_t q = p0; q < p1; q += t.col_block) {
       const int64_t len = p1 - q < t.col_block ? p1 - q : t.col_block;
       for (int64_t r = 0; r < len; ++r, in.next()) offs[r] = in.off[kX];
-      if constexpr (kLanes) lanes_block<T, Op::kMode>(x, offs, len, width, q == p0, lm, lc, ls);
+      if constexpr (kLanes) {
+        if constexpr (kInPlace<S>) {
+          lanes_block<T, Op::kMode>(x, offs, len, width, q == p0, lm, lc, ls);
+        } else {
+          for (int64_t r = 0; r < len; ++r) {
+            load_run(x + offs[r], width, tile + r * width);
+            offs[r] = r * width;
+          }
+          lanes_block<T, Op::kMode>(tile, offs, len, width, q == p0, lm, lc, ls);
+        }
+      }
     }
     const int64_t row0 = cu.row0;
     if (t.nchunks > 1) {
@@ -229,13 +251,21 @@ struct Units {
   static void write_columns(const Task& t, const Odometer& outer, int64_t lane0, int64_t width, int64_t p0,
                             int64_t p1, const double* q1, const double* q2) {
     const ReducePlan& p = t.plan;
-    const T* x = operand<T>(p, kX) + outer.off[kX] + lane0;
-    T* out = operand<T>(p, kOut) + outer.off[kOut] + lane0;
+    const S* x = operand<S>(p, kX) + outer.off[kX] + lane0;
+    S* out = operand<S>(p, kOut) + outer.off[kOut] + lane0;
     const typename Op::template LaneStats<T> st(q1, q2, width);
+    ScratchFrame frame;
+    T* const xs = kInPlace<S> ? nullptr : frame.take<T>(2 * width);  // a position in, a position out
     Odometer in;
     in.seek(p.inner, p0);
-    for (int64_t q = p0; q < p1; ++q, in.next())
-      Op::template write_lanes<T>(x + in.off[kX], out + in.off[kOut], width, st);
+    for (int64_t q = p0; q < p1; ++q, in.next()) {
+      if constexpr (kInPlace<S>) {
+        Op::template write_lanes<T>(x + in.off[kX], out + in.off[kOut], width, st);
+      } else {
+        Op::template write_lanes<T>(load_run(x + in.off[kX], width, xs), xs + width, width, st);
+        store_run(out + in.off[kOut], xs + width, width);
+      }
+    }
   }
 
   static void run(const Task& t, int64_t u0, int64_t u1) {
@@ -256,7 +286,7 @@ struct Units {
         const int64_t r = u / t.nchunks, k = u % t.nchunks;
         RowCursor cur;
         cur.seek(p, r);
-        RowBlocks<T> rb(p, cur, buf);
+        RowBlocks<S> rb(p, cur, buf);
         const int64_t i0 = k * t.chunk, i1 = i0 + t.chunk < p.n ? i0 + t.chunk : p.n;
         t.states[u] = row_state(rb, i0, i1);
       }
@@ -318,7 +348,7 @@ struct Units {
         RowCursor cur;
         cur.seek(p, r);
         const int64_t i0 = k * t.chunk, i1 = i0 + t.chunk < p.n ? i0 + t.chunk : p.n;
-        write_row_range<Op, T>(t, cur, i0, i1, t.row_stats[r], t.row_stats[p.rows + r], buf);
+        write_row_range<Op, S>(t, cur, i0, i1, t.row_stats[r], t.row_stats[p.rows + r], buf);
       }
     }
   }

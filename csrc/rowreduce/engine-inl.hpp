@@ -3,6 +3,7 @@
 // simd/vec-inl.hpp and simd/math-inl.hpp; every file includes nothing itself.
 //
 //   state-inl.hpp            row states (m, c, s), the kernel modes, merge
+//   loads-inl.hpp            element loads: float16 converted block by block
 //   blocks-inl.hpp           contiguous blocks: maximum and sums of an L1-resident block
 //   rows-inl.hpp             Rows / Gather layouts: a stretch of a row, block by block
 //   lanes-inl.hpp            tile kernels: one row per SIMD lane (Columns, short rows)
@@ -13,6 +14,7 @@
 //
 // What an op supplies, and a worked example of a new one: csrc/rowreduce/README.md.
 #include "rowreduce/state-inl.hpp"
+#include "rowreduce/loads-inl.hpp"
 #include "rowreduce/blocks-inl.hpp"
 #include "rowreduce/rows-inl.hpp"
 #include "rowreduce/lanes-inl.hpp"

@@ -60,7 +60,8 @@ struct Fns {
 
 struct Table {
   const char* isa = nullptr;
-  Fns fns[kNumOps][2]{};  // [OpId][0: float32, 1: float64]
+  // [OpId][DType: float32, float64, float16 (computed in float32; none for weighted sums)]
+  Fns fns[kNumOps][3]{};
   // float16 (as bits) <-> float32, correctly rounded: float16 data is reduced in float32.
   void (*half_to_float)(const uint16_t*, float*, int64_t) = nullptr;
   void (*float_to_half)(const float*, uint16_t*, int64_t) = nullptr;

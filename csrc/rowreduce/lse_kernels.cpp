@@ -15,6 +15,7 @@
 
 #include "core/scratch.hpp"
 #include "rowreduce/kernels.hpp"
+#include "rowreduce/rowreduce.hpp"
 
 #ifndef DK_ISA_NS
 #error "DK_ISA_NS must name the ISA namespace (set by CMake)"
@@ -35,10 +36,16 @@ using tuning::kColTileBytes;
 #include "simd/half-inl.hpp"
 #include "rowreduce/engine-inl.hpp"
 
+template <class Op, class S>
+rowreduce::Fns fns() {
+  return {&Units<S, Op>::run, &Units<S, Op>::finish, &Units<S, Op>::write};
+}
+
 template <class Op>
 void fill_op(rowreduce::Table& t, rowreduce::OpId id) {
-  t.fns[(int)id][0] = {&Units<float, Op>::run, &Units<float, Op>::finish, &Units<float, Op>::write};
-  t.fns[(int)id][1] = {&Units<double, Op>::run, &Units<double, Op>::finish, &Units<double, Op>::write};
+  t.fns[(int)id][(int)rowreduce::DType::F32] = fns<Op, float>();
+  t.fns[(int)id][(int)rowreduce::DType::F64] = fns<Op, double>();
+  if constexpr (!Op::kWeighted) t.fns[(int)id][(int)rowreduce::DType::F16] = fns<Op, uint16_t>();
 }
 
 void fill_rowreduce_table(rowreduce::Table& t) {

@@ -95,11 +95,16 @@ void prefault_output(const ReduceSpec& spec, int elem, int threads) {
 }  // namespace
 
 void run(const ReduceSpec& spec, DType dtype, Op op, int threads) {
-  const int elem = dtype == DType::F32 ? 4 : 8;
+  // compute-type bytes (they fix the work decomposition: float16 decomposes as float32) and
+  // the stored bytes of the input, the weights and a full-size output
+  const int elem = dtype == DType::F64 ? 8 : 4, stored = dtype == DType::F16 ? 2 : elem;
   if ((op != Op::LogSumExp) != spec.full_output)
     throw std::invalid_argument("internal: softmax outputs have the input's shape, log-sum-exp's are reduced");
+  for (int k = 0; k < kNumOperands; ++k)
+    if (spec.base[k] && spec.elem[k] != (k == kX || k == kB || spec.full_output ? stored : elem))
+      throw std::invalid_argument("internal: operand element size does not match the dtype");
   Task t;
-  t.plan = plan_reduction(spec, elem);
+  t.plan = plan_reduction(spec);
   const ReducePlan& p = t.plan;
   if (p.rows == 0 || p.n == 0) return;  // empty inputs are answered by the Python layer
   const bool weighted = p.present[kB];
@@ -108,9 +113,11 @@ void run(const ReduceSpec& spec, DType dtype, Op op, int threads) {
                   : weighted             ? OpId::WeightedLogSumExp
                                          : OpId::LogSumExp;
   t.return_sign = p.present[kSign];
-  t.weighted_fallback = dtype == DType::F32 ? &weighted_fallback<float> : &weighted_fallback<double>;
+  if (weighted && dtype == DType::F16)
+    throw std::invalid_argument("internal: weighted float16 sums take float32 copies (the Python layer)");
+  t.weighted_fallback = dtype == DType::F64 ? &weighted_fallback<double> : &weighted_fallback<float>;
   // a full-size output beyond any cache is streamed to memory (no read for ownership)
-  t.stream_out = op != Op::LogSumExp ? (double)p.rows * (double)p.n * elem > kStreamBytes
+  t.stream_out = op != Op::LogSumExp ? (double)p.rows * (double)p.n * stored > kStreamBytes
                                      : (double)p.rows * elem >= kStreamResultBytes;
 
   if (p.layout == Layout::Columns) {
@@ -157,12 +164,12 @@ void run(const ReduceSpec& spec, DType dtype, Op op, int threads) {
 
   const Table* table = table_for(active_isa());
   if (!table) throw std::runtime_error("internal: no kernels for the active ISA level");
-  const Fns& f = table->fns[(int)id][dtype == DType::F32 ? 0 : 1];
+  const Fns& f = table->fns[(int)id][(int)dtype];
   threads = threads < 1 ? 1 : threads > max_threads() ? max_threads() : threads;
   // A large full-size output that is one block of memory (a fresh array, usually): fault
   // its pages in first, in parallel, one thread per stretch. Page faults taken in the middle
   // of the second pass stall that thread's arithmetic; taken here, they overlap.
-  if (t.stream_out && spec.full_output) prefault_output(spec, elem, threads);
+  if (t.stream_out && spec.full_output) prefault_output(spec, stored, threads);
 
   // Contiguous runs of units per piece (a few pieces per thread, for balance): each thread
   // then streams its own stretch of memory, and first-touches its own pages of a fresh

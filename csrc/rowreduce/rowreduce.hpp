@@ -13,7 +13,9 @@
 namespace divkern {
 namespace rowreduce {
 
-enum class DType : int { F32 = 0, F64 = 1 };
+// Element types of the input (and of softmax outputs): float16 is computed in float32, and
+// its log-sum-exp results are float32.
+enum class DType : int { F32 = 0, F64 = 1, F16 = 2 };
 
 // `spec.base[kX]` is read, `spec.base[kB]` (optional) are the weights, `spec.base[kOut]`
 // (and `spec.base[kSign]` for LogSumExp with return_sign) are written. Softmax and

@@ -19,18 +19,20 @@ struct BlockBuffers {
       : x(f.take<T>(Lanes<T>::kBlock)), b(f.take<T>(Lanes<T>::kBlock)), out(f.take<T>(Lanes<T>::kBlock)) {}
 };
 
-// Pointers to elements [i0, i0 + len) of one row: straight into the array when the row is
-// contiguous, else gathered into a buffer through the inner odometer.
-template <class T>
+// Compute values of elements [i0, i0 + len) of one row of stored elements S: straight into
+// the array when the row is contiguous and S is computed in place, else gathered and/or
+// converted into a buffer through the inner odometer.
+template <class S>
 struct RowBlocks {
+  using T = Compute<S>;
   const ReducePlan& p;
-  const T* x;
-  const T* b;
+  const S* x;
+  const S* b;
   int64_t b_step;  // Rows layout: 0 (broadcast) or 1
   const BlockBuffers<T>& buf;
   RowBlocks(const ReducePlan& plan, const RowCursor& cur, const BlockBuffers<T>& buffers)
-      : p(plan), x(operand<T>(plan, kX) + cur.off(kX)),
-        b(plan.present[kB] ? operand<T>(plan, kB) + cur.off(kB) : nullptr),
+      : p(plan), x(operand<S>(plan, kX) + cur.off(kX)),
+        b(plan.present[kB] ? operand<S>(plan, kB) + cur.off(kB) : nullptr),
         b_step(plan.present[kB] ? plan.inner.stride[kB][plan.inner.nd - 1] : 0), buf(buffers) {}
 
   // Calls f(offset of the run's first element, run stride, position in [0, len), run
@@ -50,43 +52,53 @@ struct RowBlocks {
       od.advance_run(take);
     }
   }
-  const T* gather(int op, const T* base, int64_t i0, int64_t len, T* buf) const {
+  const T* gather(int op, const S* base, int64_t i0, int64_t len, T* to) const {
     for_runs(op, i0, len, [&](int64_t off, int64_t st, int64_t i, int64_t take) {
-      for (int64_t j = 0; j < take; ++j) buf[i + j] = base[off + j * st];
+      if (st == 1 && !kInPlace<S>) {
+        load_run(base + off, take, to + i);
+        return;
+      }
+      for (int64_t j = 0; j < take; ++j) to[i + j] = to_compute(base[off + j * st]);
     });
-    return buf;
+    return to;
   }
-  void scatter(int op, T* base, int64_t i0, int64_t len, const T* buf) const {
+  void scatter(int op, S* base, int64_t i0, int64_t len, const T* from) const {
     for_runs(op, i0, len, [&](int64_t off, int64_t st, int64_t i, int64_t take) {
-      for (int64_t j = 0; j < take; ++j) base[off + j * st] = buf[i + j];
+      if (st == 1) {
+        store_run(base + off, from + i, take);
+        return;
+      }
+      for (int64_t j = 0; j < take; ++j) base[off + j * st] = to_storage(from[i + j], base);
     });
   }
-  const T* xs(int64_t i0, int64_t len, T* buf) const {
-    return p.layout == Layout::Rows ? x + i0 : gather(kX, x, i0, len, buf);
+  const T* xs(int64_t i0, int64_t len, T* to) const {
+    return p.layout == Layout::Rows ? load_run(x + i0, len, to) : gather(kX, x, i0, len, to);
   }
   // weights: contiguous, broadcast (filled), or gathered
-  const T* bs(int64_t i0, int64_t len, T* buf) const {
-    if (p.layout == Layout::Rows && b_step == 1) return b + i0;
+  const T* bs(int64_t i0, int64_t len, T* to) const {
+    if (p.layout == Layout::Rows && b_step == 1) return load_run(b + i0, len, to);
     if (p.layout == Layout::Rows) {
-      for (int64_t j = 0; j < len; ++j) buf[j] = b[0];
-      return buf;
+      const T b0 = to_compute(b[0]);
+      for (int64_t j = 0; j < len; ++j) to[j] = b0;
+      return to;
     }
-    return gather(kB, b, i0, len, buf);
+    return gather(kB, b, i0, len, to);
   }
 };
 
 // State of elements [i0, i1) of a row (any layout; gathered when not contiguous). In a
 // contiguous row each block prefetches the one kPrefetchBlocks ahead, past i1 into
 // `next_row` (the start of the row read next, may be null).
-template <class T, Mode M, bool W>
-inline State range_state(const RowBlocks<T>& rb, int64_t i0, int64_t i1, const T* next_row = nullptr) {
+template <Mode M, bool W, class S>
+inline State range_state(const RowBlocks<S>& rb, int64_t i0, int64_t i1, const S* next_row = nullptr) {
+  using T = Compute<S>;
   constexpr int64_t B = Lanes<T>::kBlock;
   State st{-kInf, 0.0, 0.0};
   for (int64_t i = i0; i < i1; i += B) {
     const int64_t len = i1 - i < B ? i1 - i : B;
     const T* xb = rb.xs(i, len, rb.buf.x);
     const T* bb = W ? rb.bs(i, len, rb.buf.b) : nullptr;
-    const T* nx = nullptr;
+    const S* nx = nullptr;
     int64_t nlen = 0;
     if (rb.p.layout == Layout::Rows) {
       const int64_t ahead = i + kPrefetchBlocks * B;
@@ -107,18 +119,18 @@ inline State range_state(const RowBlocks<T>& rb, int64_t i0, int64_t i1, const T
 
 // State of a whole unweighted row in Accurate mode, chunk by chunk as the driver splits
 // rows, so that the result does not depend on which path asked for it.
-template <class T>
+template <class S>
 inline State accurate_row_state(const Task& t, int64_t row) {
   RowCursor cur;
   cur.seek(t.plan, row);
   ScratchFrame frame;
-  const BlockBuffers<T> buf(frame);
-  RowBlocks<T> rb(t.plan, cur, buf);
+  const BlockBuffers<Compute<S>> buf(frame);
+  RowBlocks<S> rb(t.plan, cur, buf);
   const int64_t chunk = t.plan.layout == Layout::Columns ? t.plan.n : t.chunk;
   State st{-kInf, 0.0, 0.0};
   for (int64_t i = 0; i < t.plan.n; i += chunk) {
     const int64_t i1 = i + chunk < t.plan.n ? i + chunk : t.plan.n;
-    const State cs = range_state<T, Mode::Accurate, false>(rb, i, i1);
+    const State cs = range_state<Mode::Accurate, false>(rb, i, i1);
     if (i == 0) st = cs;
     else merge(st, cs);
   }

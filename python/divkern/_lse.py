@@ -64,10 +64,10 @@ def _as_compute(arr, cdt, nthreads):
     return np.require(arr, cdt, ["A"])
 
 
-def _as_half(r, nthreads):
-    """A float32 result rounded to float16 (once, to nearest even), like ``r.astype``."""
-    half = _convert_half(r, np.float16, nthreads)
-    return r.astype(np.float16) if half is None else half
+def _as_kernel_input(arr, dtype):
+    """`arr` as the kernels read it in place: float16 stays float16 (the engine converts it
+    block by block), aligned and in the machine's byte order."""
+    return np.require(np.asarray(arr), np.dtype(dtype).newbyteorder("="), ["A"])
 
 
 def _scalar_or_array(a, name):
@@ -157,8 +157,10 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, out=No
         return res
 
     cdt = _compute_dtype(dtype)
-    x = _as_compute(args[0], cdt, nthreads)
-    w = _as_compute(args[1], cdt, nthreads) if b is not None else None
+    if b is None:
+        x, w = _as_kernel_input(args[0], dtype), None
+    else:  # weighted float16 sums take float32 copies
+        x, w = _as_compute(args[0], cdt, nthreads), _as_compute(args[1], cdt, nthreads)
     if w is not None and w.shape != x.shape:
         try:
             shape = np.broadcast_shapes(x.shape, w.shape)
@@ -250,9 +252,8 @@ def _softmax(x, axis, out, threads, log: bool):
         np.max(arr, axis=axes)  # raises exactly where SciPy's maximum does
         res = np.empty(arr.shape, dtype=dtype)
         return res if out is None else out
-    cdt = _compute_dtype(dtype)
-    xc = _as_compute(arr, cdt, nthreads)
-    if out is not None and out.dtype == cdt and out.flags.aligned and (
+    xc = _as_kernel_input(arr, dtype)
+    if out is not None and out.dtype == xc.dtype and out.flags.aligned and (
         not np.may_share_memory(out, xc)
         or (out.__array_interface__["data"][0] == xc.__array_interface__["data"][0] and out.strides == xc.strides)
     ):
@@ -264,7 +265,7 @@ def _softmax(x, axis, out, threads, log: bool):
         if dest is not out:
             np.copyto(out, dest, casting="unsafe")
         return out
-    res = _as_half(dest, nthreads) if dtype == np.float16 else dest.astype(dtype, copy=False)
+    res = dest.astype(dtype, copy=False)
     return res[()] if res.ndim == 0 else res
 
 

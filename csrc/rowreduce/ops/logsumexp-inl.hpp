@@ -128,7 +128,7 @@ inline void finalize_lse_weighted(const double* m, const double* c, const double
 // kept apart), which is Accurate mode for either input type. Row by row, the set-up of
 // a recomputation cost ~20x a Fast row of 3 elements, and the log-sum-exp of short rows
 // is often near zero.
-template <class T>
+template <class S>
 DK_NOINLINE void accurate_short_rows(const Task& t, const int64_t* rows, int64_t cnt, double* m, double* c, double* s) {
   const ReducePlan& p = t.plan;
   const int64_t n = p.n;
@@ -141,13 +141,13 @@ DK_NOINLINE void accurate_short_rows(const Task& t, const int64_t* rows, int64_t
     off[j] = j * kSmallTile;
     inner[j] = in.off[kX];  // element offsets within a row (the same for every row)
   }
-  const T* x = operand<T>(p, kX);
+  const S* x = operand<S>(p, kX);
   RowCursor cur;  // rows ascend: walk to each instead of seeking
   cur.seek(p, rows[0]);
   for (int64_t l = 0, r = rows[0]; l < cnt; ++l) {
     for (; r < rows[l]; ++r) cur.next();
-    const T* row = x + cur.off(kX);
-    for (int64_t j = 0; j < n; ++j) tile[j * kSmallTile + l] = double(row[inner[j]]);
+    const S* row = x + cur.off(kX);
+    for (int64_t j = 0; j < n; ++j) tile[j * kSmallTile + l] = double(to_compute(row[inner[j]]));
   }
   lanes_block<double, Mode::Masked>(tile, off, n, cnt, true, m, c, s);
 }
@@ -164,9 +164,10 @@ struct LogSumExp {
   // Results of `count` (<= kBatch) rows row0.. from their states, stored at `out` (advanced).
   // Rows in `refined` take its Accurate state (computed while the row was in cache, by
   // row_state) instead of a recomputation from memory; the others near zero are recomputed.
-  template <class T>
+  template <class S>
   static void finish(const Task& t, RowCursor& out, int64_t row0, const double* m, const double* c, const double* s,
                      int64_t count, const RefinedRows* refined = nullptr) {
+    using T = Compute<S>;
     alignas(64) double r1[tuning::kBatch], r2[tuning::kBatch];
     uint64_t redo = finalize_lse_unweighted<std::is_same<T, float>::value>(m, c, s, count, r1, r2, t.return_sign);
     const uint64_t known = refined ? refined->mask : 0;
@@ -176,7 +177,7 @@ struct LogSumExp {
         finalize_lse_unweighted<false>(&st.m, &st.c, &st.s, 1, &r1[i], &r2[i], t.return_sign);
       }
     redo &= ~known;
-    if (redo) recompute<T>(t, row0, redo, count, r1, r2);
+    if (redo) recompute<S>(t, row0, redo, count, r1, r2);
     store_reduced<T>(t, out, r1, r2, count);
   }
 
@@ -188,28 +189,29 @@ struct LogSumExp {
   // (from cache) only when its result is not clearly near zero. Either way the result is
   // the one finish() gives after a recomputation from memory: Fast and Accurate results
   // differ by far less than the margin kSensitive - kSure.
-  template <class T>
-  static State row_state(const RowBlocks<T>& rb, int64_t n, const T* next_row, bool& hint, State& accurate,
+  template <class S>
+  static State row_state(const RowBlocks<S>& rb, int64_t n, const S* next_row, bool& hint, State& accurate,
                          bool& refined) {
+    using T = Compute<S>;
     constexpr double kSure = 1.75;
     double y, sg;
     if (hint) {
-      accurate = range_state<T, Mode::Accurate, false>(rb, 0, n, next_row);
+      accurate = range_state<Mode::Accurate, false>(rb, 0, n, next_row);
       finalize_lse_unweighted<false>(&accurate.m, &accurate.c, &accurate.s, 1, &y, &sg, false);
       refined = y * y < kSure * kSure;  // false for NaN and infinities
       hint = refined;
-      return refined ? accurate : range_state<T, Mode::Fast, false>(rb, 0, n);
+      return refined ? accurate : range_state<Mode::Fast, false>(rb, 0, n);
     }
-    const State fast = range_state<T, Mode::Fast, false>(rb, 0, n, next_row);
+    const State fast = range_state<Mode::Fast, false>(rb, 0, n, next_row);
     refined = finalize_lse_unweighted<std::is_same<T, float>::value>(&fast.m, &fast.c, &fast.s, 1, &y, &sg, false);
-    if (refined) accurate = range_state<T, Mode::Accurate, false>(rb, 0, n);
+    if (refined) accurate = range_state<Mode::Accurate, false>(rb, 0, n);
     hint = refined;
     return fast;
   }
 
   // Recomputes in Accurate mode the rows row0 + i (i < cnt) whose bit i is set in `redo`,
   // and replaces their results in r1/r2.
-  template <class T>
+  template <class S>
   static void recompute(const Task& t, int64_t row0, uint64_t redo, int64_t cnt, double* r1, double* r2) {
     int64_t at[tuning::kBatch], rows[tuning::kBatch] = {}, nredo = 0;
     for (int64_t i = 0; i < cnt; ++i)
@@ -220,7 +222,7 @@ struct LogSumExp {
     if (t.plan.n <= kSmallRow<double>) {
       alignas(64) double am[tuning::kBatch], ac[tuning::kBatch], as[tuning::kBatch], q1[tuning::kBatch],
           q2[tuning::kBatch];
-      accurate_short_rows<T>(t, rows, nredo, am, ac, as);
+      accurate_short_rows<S>(t, rows, nredo, am, ac, as);
       finalize_lse_unweighted<false>(am, ac, as, nredo, q1, q2, t.return_sign);
       for (int64_t k = 0; k < nredo; ++k) {
         r1[at[k]] = q1[k];
@@ -228,7 +230,7 @@ struct LogSumExp {
       }
     } else {
       for (int64_t k = 0; k < nredo; ++k) {
-        const State st = accurate_row_state<T>(t, rows[k]);
+        const State st = accurate_row_state<S>(t, rows[k]);
         finalize_lse_unweighted<false>(&st.m, &st.c, &st.s, 1, &r1[at[k]], &r2[at[k]], t.return_sign);
       }
     }
@@ -241,9 +243,10 @@ struct WeightedLogSumExp {
   static constexpr bool kSecondPass = false;
   static constexpr bool kRefines = false;
 
-  template <class T>
+  template <class S>
   static void finish(const Task& t, RowCursor& out, int64_t row0, const double* m, const double* c, const double* s,
                      int64_t count, const RefinedRows* = nullptr) {
+    using T = Compute<S>;
     alignas(64) double r1[tuning::kBatch], r2[tuning::kBatch];
     bool redo[tuning::kBatch];
     finalize_lse_weighted(m, c, s, count, r1, r2, t.return_sign, redo);
