@@ -101,8 +101,11 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, out=No
         Axis or axes over which the sum is taken. By default all elements are summed.
     b : array_like, optional
         Scaling factor for ``exp(a)``; broadcastable with `a` (`a` may also broadcast up to
-        `b`'s shape). Values may be negative; an element whose weight is exactly zero is
-        ignored, even if it is infinite or NaN.
+        `b`'s shape). Values may be negative. An element whose weight is exactly zero is
+        ignored, even if it is infinite or NaN, in a sum with some nonzero weight. Where
+        every weight of a sum is zero, the result is that of ``log(sum(b * exp(a)))``, as
+        in SciPy: -inf (sign 0) when the elements are finite or -inf, NaN (sign NaN) when
+        one of them is +inf or NaN (``0 * exp(inf)`` is NaN).
     keepdims : bool, optional
         If True, the reduced axes are left in the result as dimensions of size one.
     return_sign : bool, optional
