@@ -1,11 +1,17 @@
-"""What the documentation says holds: logsumexp's zero weights."""
+"""What the documentation says holds: logsumexp's zero weights, the benchmark README's setup."""
 
 from __future__ import annotations
+
+import pathlib
+import re
+import tomllib
 
 import numpy as np
 import pytest
 
 import divkern
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 # (a, b) with every weight zero, and the documented (res, sign)
 ALL_ZERO = [
@@ -44,3 +50,15 @@ def test_logsumexp_doc_states_all_zero_weights():
     assert "-inf (sign 0) when the elements are finite or -inf" in b_param
     assert "NaN (sign NaN) when one of them is +inf or NaN" in b_param
 
+
+def test_bench_readme_uses_the_clone_venv():
+    readme = ROOT / "bench" / "README.md"
+    if not readme.exists():
+        pytest.skip("no bench/README.md next to the tests")
+    text = readme.read_text()
+    activations = re.findall(r"\.\s+(\S*)bin/activate", text)
+    assert activations and all(path == ".venv/" for path in activations), activations
+    assert "python3 -m venv .venv" in text
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    installs = re.findall(r'pip install "\.\[(\w+)\]"', text)
+    assert installs and all(e in extras for e in installs)
