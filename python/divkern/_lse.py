@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core
-from ._validate import AxisError, as_numeric_array, check_out, check_threads, normalize_axes
+from ._validate import AxisError, as_numeric_array, check_out, check_threads, may_overlap_itself, normalize_axes
 
 __all__ = ["logsumexp", "softmax", "log_softmax"]
 
@@ -101,8 +101,11 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, out=No
         Axis or axes over which the sum is taken. By default all elements are summed.
     b : array_like, optional
         Scaling factor for ``exp(a)``; broadcastable with `a` (`a` may also broadcast up to
-        `b`'s shape). Values may be negative; an element whose weight is exactly zero is
-        ignored, even if it is infinite or NaN.
+        `b`'s shape). Values may be negative. An element whose weight is exactly zero is
+        ignored, even if it is infinite or NaN, in a sum with some nonzero weight. Where
+        every weight of a sum is zero, the result is that of ``log(sum(b * exp(a)))``, as
+        in SciPy: -inf (sign 0) when the elements are finite or -inf, NaN (sign NaN) when
+        one of them is +inf or NaN (``0 * exp(inf)`` is NaN).
     keepdims : bool, optional
         If True, the reduced axes are left in the result as dimensions of size one.
     return_sign : bool, optional
@@ -110,7 +113,10 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, out=No
         the sum and ``sgn`` is its sign (+1, 0 or -1). If False, negative sums give NaN.
     out : ndarray, optional
         divkern extension (keyword-only): array to hold `res`, of the result's shape and
-        dtype. It is returned (also for 0-d results).
+        dtype. It is returned (also for 0-d results). An `out` whose elements may share
+        memory with one another (a zero stride on an axis of more than one element, or
+        overlapping strides) is written through a temporary and ``np.copyto``, as NumPy's
+        ufuncs write such outputs, so its contents do not depend on the threads.
     threads : int, optional
         divkern extension (keyword-only): number of threads (default:
         :func:`divkern.get_num_threads`). The result does not depend on it.
@@ -184,10 +190,13 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, *, out=No
         res_k = np.full(kd_shape, -np.inf, dtype=cdt)
         sgn_k = np.full(kd_shape, -1.0, dtype=cdt) if return_sign else None
     else:
+        # the kernels write `out` itself only where no two of its elements share memory
+        # (else threads would race on them): otherwise through a temporary and np.copyto
         direct = (
             out is not None
             and out.dtype == cdt
             and out.flags.aligned
+            and not may_overlap_itself(out)
             and not np.may_share_memory(out, x)
             and (w is None or not np.may_share_memory(out, w))
         )
@@ -253,13 +262,13 @@ def _softmax(x, axis, out, threads, log: bool):
         res = np.empty(arr.shape, dtype=dtype)
         return res if out is None else out
     xc = _as_kernel_input(arr, dtype)
-    if out is not None and out.dtype == xc.dtype and out.flags.aligned and (
+    if out is not None and out.dtype == xc.dtype and out.flags.aligned and not may_overlap_itself(out) and (
         not np.may_share_memory(out, xc)
         or (out.__array_interface__["data"][0] == xc.__array_interface__["data"][0] and out.strides == xc.strides)
     ):
         dest = out  # in place over x is fine: each element is read before it is written
     else:
-        dest = np.empty_like(xc)  # same memory order as x
+        dest = np.empty_like(xc)  # same memory order as x; copied into `out` by np.copyto
     _core.softmax(xc, list(axes), dest, log, nthreads)
     if out is not None:
         if dest is not out:
@@ -283,7 +292,9 @@ def softmax(x, axis=None, *, out=None, threads=None):
         Axis or axes to normalise over. Default None: the whole array.
     out : ndarray, optional
         divkern extension (keyword-only): array of `x`'s shape and the result dtype to
-        write into; may be `x` itself.
+        write into; may be `x` itself. An `out` whose elements may share memory with one
+        another (zero or overlapping strides) is written through a temporary and
+        ``np.copyto``, as NumPy's ufuncs do.
     threads : int, optional
         divkern extension (keyword-only): number of threads; the result does not depend
         on it.
@@ -327,7 +338,9 @@ def log_softmax(x, axis=None, *, out=None, threads=None):
         Axis or axes to normalise over. Default None: the whole array.
     out : ndarray, optional
         divkern extension (keyword-only): array of `x`'s shape and the result dtype to
-        write into; may be `x` itself.
+        write into; may be `x` itself. An `out` whose elements may share memory with one
+        another (zero or overlapping strides) is written through a temporary and
+        ``np.copyto``, as NumPy's ufuncs do.
     threads : int, optional
         divkern extension (keyword-only): number of threads.
 

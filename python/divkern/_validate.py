@@ -13,7 +13,7 @@ try:  # NumPy >= 1.25
 except ImportError:  # pragma: no cover
     from numpy import AxisError  # type: ignore[attr-defined,no-redef]
 
-__all__ = ["AxisError", "normalize_axes", "check_threads", "as_numeric_array", "check_out"]
+__all__ = ["AxisError", "normalize_axes", "check_threads", "as_numeric_array", "check_out", "may_overlap_itself"]
 
 
 def normalize_axes(axis, ndim: int) -> tuple[int, ...]:
@@ -90,3 +90,22 @@ def check_out(out, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.nda
     if not out.flags.writeable:
         raise ValueError(f"{name}: array is read-only")
     return out
+
+
+def may_overlap_itself(a: np.ndarray) -> bool:
+    """False when the elements of `a` provably occupy distinct memory, else True.
+
+    A cheap sufficient test (NumPy's exact one is not public): the axes of more than one
+    element, by increasing |stride|, must each step at least over the whole extent spanned
+    by the smaller ones (one item for the first), so that no two elements share a byte. A
+    zero stride on such an axis fails; so do interleaved strides that happen not to collide
+    (the caller then merely takes the safe path).
+    """
+    if a.size <= 1:
+        return False
+    extent = a.itemsize
+    for step, n in sorted((abs(st), n) for n, st in zip(a.shape, a.strides) if n > 1):
+        if step < extent:
+            return True
+        extent += step * (n - 1)
+    return False
