@@ -3,6 +3,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <string>
 #include <vector>
 
 #include "bindings/convert.hpp"
@@ -53,7 +54,36 @@ struct SpecBuilder {
     py::gil_scoped_release nogil;
     rowreduce::run(spec, dtype, op, threads);
   }
+  const ReduceSpec& finished() {
+    for (int k = 0; k < kNumOperands; ++k) spec.strides[k] = strides[k].data();
+    return spec;
+  }
 };
+
+// Test hook of rowreduce::Plan: plans `op` on (xs[0], outs[0]) and runs that one plan on
+// every pair (xs[i], outs[i]), which must share the first pair's shapes, strides and dtypes.
+void plan_repeat(const std::vector<py::array>& xs, const std::vector<int>& axes, const std::vector<py::array>& outs,
+                 const std::string& op_name, int threads) {
+  if (xs.empty() || xs.size() != outs.size()) throw std::invalid_argument("xs, outs: one output per input");
+  const rowreduce::Op op = op_name == "logsumexp" ? rowreduce::Op::LogSumExp
+                           : op_name == "softmax" ? rowreduce::Op::Softmax
+                           : op_name == "log_softmax" ? rowreduce::Op::LogSoftmax
+                                                      : throw std::invalid_argument("op: unknown");
+  std::vector<SpecBuilder> specs;
+  specs.reserve(xs.size());
+  for (size_t i = 0; i < xs.size(); ++i) {
+    specs.emplace_back(xs[i], axes);
+    specs.back().spec.full_output = op != rowreduce::Op::LogSumExp;
+    specs.back().add(kOut, outs[i], "outs", true);
+    for (int k = 0; k < kNumOperands; ++k)
+      if (specs.back().strides[k] != specs[0].strides[k] || specs.back().shape != specs[0].shape ||
+          specs.back().dtype != specs[0].dtype)
+        throw std::invalid_argument("xs, outs: every pair needs the first pair's shape, strides and dtypes");
+  }
+  rowreduce::Plan plan(specs[0].finished(), specs[0].dtype, op);
+  py::gil_scoped_release nogil;
+  for (auto& sb : specs) plan.run(threads, sb.spec.base);
+}
 
 void logsumexp(const py::array& x, const std::vector<int>& axes, const py::object& b, const py::array& out,
                const py::object& sign, int threads) {
@@ -103,6 +133,8 @@ void init_special(py::module_& m) {
         py::arg("threads"),
         "log(sum(b * exp(x))) over `axes` into `out` (and `sign`), which keep the reduced axes as size 1.\n"
         "Dtypes must match (float32 or float64); `b` is broadcast to x's shape or None.");
+  m.def("plan_repeat", &plan_repeat, py::arg("xs"), py::arg("axes"), py::arg("outs"), py::arg("op"),
+        py::arg("threads"), "Test hook: one rowreduce::Plan run on several arrays of one layout.");
   m.def("softmax", &softmax, py::arg("x"), py::arg("axes"), py::arg("out"), py::arg("log"), py::arg("threads"),
         "softmax (log=False) or log_softmax (log=True) of x over `axes` into `out` (x's shape and dtype).");
 }

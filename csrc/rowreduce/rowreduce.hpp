@@ -7,6 +7,8 @@
 // Accuracy and determinism: docs/accuracy.md; the memory patterns: core/layout.hpp.
 #pragma once
 
+#include <vector>
+
 #include "core/layout.hpp"
 #include "rowreduce/kernels.hpp"
 
@@ -22,6 +24,27 @@ enum class DType : int { F32 = 0, F64 = 1, F16 = 2 };
 // LogSoftmax need spec.full_output. Runs the active ISA level's kernels on up to
 // `threads` threads; the result does not depend on either.
 void run(const ReduceSpec& spec, DType dtype, Op op, int threads);
+
+// The same reduction planned once and run many times (Sinkhorn's iterations): the loops,
+// work units and partial-state buffers are made at construction; run() reads the operands
+// of the spec, or those at `base` (entries may be null: the spec's), which must have the
+// spec's shape, strides and dtypes. Results are those of run() above, bit for bit.
+class Plan {
+ public:
+  Plan(const ReduceSpec& spec, DType dtype, Op op);
+  void run(int threads, void* const* base = nullptr);
+
+ private:
+  Task t_;
+  DType dtype_;
+  OpId id_ = OpId::LogSumExp;
+  bool second_pass_;
+  std::vector<State> states_;
+  std::vector<double> stats_;
+  void* spec_base_[kNumOperands] = {};
+  int64_t shift_[kNumOperands] = {};  // the plan's base minus the spec's (negative strides flipped)
+  int64_t prefault_bytes_ = 0;        // a contiguous full-size output faulted in before the run
+};
 
 // n contiguous float16 values (as bits) to float32, or back (to_half), correctly rounded,
 // with the active ISA level's conversion on up to `threads` threads: float16 input is
