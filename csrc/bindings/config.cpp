@@ -6,11 +6,13 @@
 
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/cpu.hpp"
 #include "core/dispatch.hpp"
 #include "core/threads.hpp"
+#include "rowreduce/kernels.hpp"
 #include "simd/hooks.hpp"
 
 namespace divkern {
@@ -76,6 +78,28 @@ py::array fmadd(const F32Array& a, const F32Array& b, const F32Array& c, const s
   return y;
 }
 
+template <class T>
+py::array tile_lse_typed(const py::array_t<T, py::array::c_style | py::array::forcecast>& x, bool lanes,
+                         int64_t tile_rows, int64_t tile_cols, const rowreduce::TestHooks* h) {
+  if (x.ndim() != 2 || tile_rows < 1 || tile_cols < 1) throw std::invalid_argument("tile_lse: a 2-d x and positive tiles");
+  const int64_t rows = lanes ? x.shape(1) : x.shape(0), cols = lanes ? x.shape(0) : x.shape(1);
+  py::array_t<double> out(rows);
+  void (*fn)(const T*, int64_t, int64_t, int64_t, int64_t, bool, double*);
+  if constexpr (std::is_same<T, float>::value) fn = h->tile_lse_f32;
+  else fn = h->tile_lse_f64;
+  fn(x.data(), rows, cols, tile_rows, tile_cols, lanes, out.mutable_data());
+  return out;
+}
+
+py::array tile_lse(const py::array& x, bool lanes, int64_t tile_rows, int64_t tile_cols, const std::string& isa) {
+  isa_from(isa);
+  if (!cpu_supports(isa_from(isa))) throw std::runtime_error("this CPU cannot run ISA level '" + isa + "'");
+  const rowreduce::TestHooks* h = rowreduce::test_hooks_for(isa_from(isa));
+  if (!h) throw std::invalid_argument("ISA level '" + isa + "' is not compiled into this build");
+  if (x.dtype().kind() == 'f' && x.dtype().itemsize() == 4) return tile_lse_typed<float>(x, lanes, tile_rows, tile_cols, h);
+  return tile_lse_typed<double>(x, lanes, tile_rows, tile_cols, h);
+}
+
 }  // namespace
 
 void init_config(py::module_& m) {
@@ -104,6 +128,9 @@ void init_config(py::module_& m) {
         "The most threads one call starts: 4 per hardware thread, at most 1024 (1 without OpenMP).");
   m.def("fmadd", &fmadd, py::arg("a"), py::arg("b"), py::arg("c"), py::arg("isa"),
         "a * b + c on float32 arrays, rounded once, as an ISA level computes it (FMA instruction or emulation).");
+  m.def("tile_lse", &tile_lse, py::arg("x"), py::arg("lanes"), py::arg("tile_rows"), py::arg("tile_cols"),
+        py::arg("isa"), "Test hook: log-sum-exp of x's rows (of its columns with lanes=True) through the engine's tile\n"
+        "entry point (TileReducer), fed in tiles of (tile_rows, tile_cols).");
   m.def("math", &math, py::arg("name"), py::arg("x"), py::arg("isa"),
         "Apply divkern's elementwise exp or exp_term (float32/float64; the Fast sums' exp), log, log1p\n"
         "or log_table (float64, the log of float log-sum-exp results) of an ISA level.");

@@ -10,6 +10,7 @@
 //   writers-inl.hpp          output writers shared by the ops
 //   ops/logsumexp-inl.hpp    LogSumExp, WeightedLogSumExp
 //   ops/softmax-inl.hpp      Softmax, LogSoftmax
+//   tiles-inl.hpp            tile entry points: rows produced on the fly (TileReducer)
 //   driver-inl.hpp           work units over the layouts, instantiated per (op, type)
 //
 // What an op supplies, and a worked example of a new one: csrc/rowreduce/README.md.
@@ -21,4 +22,5 @@
 #include "rowreduce/writers-inl.hpp"
 #include "rowreduce/ops/logsumexp-inl.hpp"
 #include "rowreduce/ops/softmax-inl.hpp"
+#include "rowreduce/tiles-inl.hpp"
 #include "rowreduce/driver-inl.hpp"

@@ -71,5 +71,17 @@ struct Table {
 // cannot run it.
 const Table* table_for(Isa isa);
 
+// Test hooks of the engine's parts that no public function reaches alone (tests only).
+struct TestHooks {
+  // log-sum-exp of each row of a (rows, cols) C-ordered matrix fed to a TileReducer in
+  // tiles of (tile_rows, tile_cols), column tiles outermost: as rows (add_rows) or, with
+  // `lanes`, x holds (cols, rows) and positions are fed as side-by-side lanes (add_lanes).
+  void (*tile_lse_f32)(const float* x, int64_t rows, int64_t cols, int64_t tile_rows, int64_t tile_cols, bool lanes,
+                       double* out) = nullptr;
+  void (*tile_lse_f64)(const double* x, int64_t rows, int64_t cols, int64_t tile_rows, int64_t tile_cols, bool lanes,
+                       double* out) = nullptr;
+};
+const TestHooks* test_hooks_for(Isa isa);
+
 }  // namespace rowreduce
 }  // namespace divkern

@@ -48,6 +48,27 @@ void fill_op(rowreduce::Table& t, rowreduce::OpId id) {
   if constexpr (!Op::kWeighted) t.fns[(int)id][(int)rowreduce::DType::F16] = fns<Op, uint16_t>();
 }
 
+template <class T>
+void tile_lse(const T* x, int64_t rows, int64_t cols, int64_t tile_rows, int64_t tile_cols, bool lanes, double* out) {
+  std::unique_ptr<double[]> st(new double[(size_t)(3 * rows)]);
+  TileReducer<T> r(st.get(), st.get() + rows, st.get() + 2 * rows, rows);
+  r.reset();
+  for (int64_t q0 = 0; q0 < cols; q0 += tile_cols) {
+    const int64_t nq = cols - q0 < tile_cols ? cols - q0 : tile_cols;
+    for (int64_t r0 = 0; r0 < rows; r0 += tile_rows) {
+      const int64_t nr = rows - r0 < tile_rows ? rows - r0 : tile_rows;
+      if (lanes) r.add_lanes(x + q0 * rows + r0, nq, rows, r0, nr);
+      else r.add_rows(x + r0 * cols + q0, nr, nq, cols, r0);
+    }
+  }
+  r.finish_lse(out);
+}
+
+void fill_rowreduce_test_hooks(rowreduce::TestHooks& h) {
+  h.tile_lse_f32 = &tile_lse<float>;
+  h.tile_lse_f64 = &tile_lse<double>;
+}
+
 void fill_rowreduce_table(rowreduce::Table& t) {
   t.isa = DK_ISA_NAME;
   fill_op<LogSumExp>(t, rowreduce::OpId::LogSumExp);
