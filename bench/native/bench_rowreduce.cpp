@@ -127,6 +127,7 @@ double time_case(const Case& c, int threads, int reps) {
   spec.strides[kOut] = os;
   spec.base[kX] = x.data();
   spec.base[kOut] = out.data();
+  spec.elem[kX] = spec.elem[kOut] = (int)sizeof(T);
   spec.reduce[c.axis] = true;
   spec.full_output = full;
   const rowreduce::Op op = !full ? rowreduce::Op::LogSumExp
