@@ -42,14 +42,16 @@ struct Units {
   // at row `row0` under the row cursor `cur` (advanced). Second-pass rows get their second
   // pass here, over elements pass2_range[0..1).
   // `buf`: the unit's block buffers (second-pass ops). `refined` (count <= kBatch only):
-  // rows the op computed again while they were in cache.
-  static void complete(const Task& t, RowCursor& cur, int64_t row0, double* m, double* c, double* s,
-                       int64_t count, const int64_t* pass2_range, const BlockBuffers<T>* buf = nullptr,
-                       const RefinedRows* refined = nullptr) {
+  // rows the op computed again while they were in cache. Returns the mask of rows whose
+  // results the op found near zero (count <= kBatch; ops with kRefines).
+  static uint64_t complete(const Task& t, RowCursor& cur, int64_t row0, double* m, double* c, double* s,
+                           int64_t count, const int64_t* pass2_range, const BlockBuffers<T>* buf = nullptr,
+                           const RefinedRows* refined = nullptr) {
+    uint64_t near = 0;
     for (int64_t i0 = 0; i0 < count; i0 += kBatch) {
       const int64_t cnt = count - i0 < kBatch ? count - i0 : kBatch;
       if constexpr (!Op::kSecondPass) {
-        Op::template finish<S>(t, cur, row0 + i0, m + i0, c + i0, s + i0, cnt, refined);
+        near = Op::template finish<S>(t, cur, row0 + i0, m + i0, c + i0, s + i0, cnt, refined);
       } else {
         alignas(64) double r1[kBatch], r2[kBatch];
         Op::stats(m + i0, c + i0, s + i0, cnt, r1, r2);
@@ -57,6 +59,7 @@ struct Units {
           write_row_range<Op, S>(t, cur, pass2_range[0], pass2_range[1], r1[i], r2[i], *buf);
       }
     }
+    return near;
   }
 
   static State row_state(const RowBlocks<S>& rb, int64_t i0, int64_t i1, const S* next_row = nullptr) {
@@ -87,11 +90,27 @@ struct Units {
     alignas(64) double m[kBatch], c[kBatch], s[kBatch];
     RefinedRows refined;
     bool hint = false;  // kRefines: the op's guess for the next row, from the previous one
+    bool batch_hint = false;  // kRefines, short rows: the previous batch was near zero throughout
     for (int64_t b0 = r0; b0 < r1; b0 += batch) {
       const int64_t cnt = r1 - b0 < batch ? r1 - b0 : batch;
+      const uint64_t all = cnt == 64 ? ~uint64_t(0) : (uint64_t(1) << cnt) - 1;
       refined.mask = 0;
       if (tile) {
-        small_rows(t, cur, cnt, p.rows - (b0 + cnt), tile, stage, m, c, s);
+        if constexpr (Op::kRefines) {
+          // a batch like the previous one is reduced in the op's second mode first, and in
+          // the tile kernels only if some row of it is not clearly what that mode is for
+          if (batch_hint) refined.mask = Op::template refine_batch<S>(t, b0, cnt, refined.at);
+        }
+        if (refined.mask != all) {
+          small_rows(t, cur, cnt, p.rows - (b0 + cnt), tile, stage, m, c, s);
+        } else {
+          for (int64_t i = 0; i < cnt; ++i) {
+            m[i] = refined.at[i].m;
+            c[i] = refined.at[i].c;
+            s[i] = refined.at[i].s;
+          }
+          advance(cur, cnt);
+        }
       } else {
         for (int64_t i = 0; i < cnt; ++i) {
           RowBlocks<S> rb(p, cur, buf);
@@ -110,7 +129,16 @@ struct Units {
           s[i] = st.s;
         }
       }
-      complete(t, wcur, b0, m, c, s, cnt, range, &buf, &refined);
+      const uint64_t near = complete(t, wcur, b0, m, c, s, cnt, range, &buf, &refined);
+      batch_hint = tile && near == all;
+    }
+  }
+
+  static void advance(RowCursor& cur, int64_t rows) {
+    if (cur.flat) {
+      for (int op = 0; op < kNumOperands; ++op) cur.flat_off[op] += rows * cur.flat_step[op];
+    } else {
+      for (int64_t i = 0; i < rows; ++i) cur.next();
     }
   }
 
@@ -120,14 +148,11 @@ struct Units {
   // `tile`, and `stage` where S is converted: kSmallRow<T> * kSmallTile elements of scratch.
   DK_NOINLINE static void small_rows(const Task& t, RowCursor& cur, int64_t count, int64_t rows_after, T* tile,
                                      T* stage, double* m, double* c, double* s) {
-    using V = typename Lanes<T>::V;
-    constexpr int N = Lanes<T>::N;
     const ReducePlan& p = t.plan;
     const int64_t n = p.n;
     const S* x = operand<S>(p, kX);
     alignas(64) int64_t off[kSmallRow<T>];
     for (int64_t j = 0; j < n; ++j) off[j] = j * kSmallTile;
-    const V ninf = splat_as<V>(T(-kInf));
     for (int64_t i0 = 0; i0 < count; i0 += kSmallTile) {
       const int64_t cnt = count - i0 < kSmallTile ? count - i0 : kSmallTile;
       // row pointers of this tile; with one outer axis they are equally spaced
@@ -152,24 +177,7 @@ struct Units {
       // the rows as compute values: in place, or converted into the staging tile
       const T* rows[kSmallTile];
       for (int64_t l = 0; l < cnt; ++l) rows[l] = load_run(srows[l], n, stage + l * n);
-      for (int64_t g = 0; g < cnt; g += N) {
-        for (int64_t c0 = 0; c0 < n; c0 += N) {
-          const int64_t cols = n - c0 < N ? n - c0 : N;
-          V r[N];
-          if (cols == N && g + N <= cnt) {  // a full square: straight-line loads and stores
-            DK_UNROLL for (int l = 0; l < N; ++l) r[l] = load(rows[g + l] + c0);
-            transpose(r);
-            DK_UNROLL for (int j = 0; j < N; ++j) store(tile + (c0 + j) * kSmallTile + g, r[j]);
-            continue;
-          }
-          for (int l = 0; l < N; ++l) {
-            const T* row = g + l < cnt ? rows[g + l] : nullptr;
-            r[l] = !row ? ninf : cols == N ? load(row + c0) : load_partial(row + c0, cols, T(-kInf));
-          }
-          transpose(r);
-          for (int64_t j = 0; j < cols; ++j) store(tile + (c0 + j) * kSmallTile + g, r[j]);
-        }
-      }
+      transpose_rows<T>(rows, cnt, n, tile);
       if constexpr (kLanes) lanes_block<T, Op::kMode>(tile, off, n, cnt, true, m + i0, c + i0, s + i0, pf, pf_bytes);
     }
   }

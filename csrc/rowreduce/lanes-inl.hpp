@@ -177,6 +177,34 @@ DK_INLINE void lane_states(const typename Lanes<T>::V* mx, const typename Lanes<
 // state, taken relative to the running maximum, is merged into (lm, lc, ls)[j] (or stored
 // there when `first`).
 // The bytes [pf, pf + pf_bytes) (may be empty) are prefetched along the way.
+// The rows rows[0, cnt) (cnt <= kSmallTile) of n <= kSmallRow<T> contiguous elements each,
+// transposed into a tile of side-by-side lanes: position j of row l at tile[j * kSmallTile
+// + l]; lanes from cnt to the next whole vector hold -inf.
+template <class T>
+DK_INLINE void transpose_rows(const T* const* rows, int64_t cnt, int64_t n, T* tile) {
+  using V = typename Lanes<T>::V;
+  constexpr int N = Lanes<T>::N;
+  const V ninf = splat_as<V>(T(-kInf));
+  for (int64_t g = 0; g < cnt; g += N) {
+    for (int64_t c0 = 0; c0 < n; c0 += N) {
+      const int64_t cols = n - c0 < N ? n - c0 : N;
+      V r[N];
+      if (cols == N && g + N <= cnt) {  // a full square: straight-line loads and stores
+        DK_UNROLL for (int l = 0; l < N; ++l) r[l] = load(rows[g + l] + c0);
+        transpose(r);
+        DK_UNROLL for (int j = 0; j < N; ++j) store(tile + (c0 + j) * kSmallTile + g, r[j]);
+        continue;
+      }
+      for (int l = 0; l < N; ++l) {
+        const T* row = g + l < cnt ? rows[g + l] : nullptr;
+        r[l] = !row ? ninf : cols == N ? load(row + c0) : load_partial(row + c0, cols, T(-kInf));
+      }
+      transpose(r);
+      for (int64_t j = 0; j < cols; ++j) store(tile + (c0 + j) * kSmallTile + g, r[j]);
+    }
+  }
+}
+
 template <class T, Mode M>
 inline void lanes_block(const T* x, const int64_t* xoff, int64_t len, int64_t width, bool first, double* lm,
                         double* lc, double* ls, const char* pf = nullptr, int64_t pf_bytes = 0) {

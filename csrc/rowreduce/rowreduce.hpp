@@ -32,6 +32,8 @@ void run(const ReduceSpec& spec, DType dtype, Op op, int threads);
 class Plan {
  public:
   Plan(const ReduceSpec& spec, DType dtype, Op op);
+  Plan(const Plan&) = delete;  // the task points into the plan's own buffers
+  Plan& operator=(const Plan&) = delete;
   void run(int threads, void* const* base = nullptr);
 
  private:

@@ -76,7 +76,7 @@ inline VF pow2_magic(VF t) {
   __m256i b = _mm256_add_epi32(_mm256_castps_si256(t.v), _mm256_set1_epi32(127));
   return {_mm256_castsi256_ps(_mm256_slli_epi32(b, 23))};
 }
-inline void transpose(VF* r) {
+DK_INLINE void transpose(VF* r) {
   __m256 t[8], u[8];
   for (int i = 0; i < 8; i += 2) {
     t[i] = _mm256_unpacklo_ps(r[i].v, r[i + 1].v);
@@ -93,7 +93,7 @@ inline void transpose(VF* r) {
     r[j + 4].v = _mm256_permute2f128_ps(u[j], u[j + 4], 0x31);
   }
 }
-inline void transpose(VD* r) {
+DK_INLINE void transpose(VD* r) {
   __m256d t0 = _mm256_unpacklo_pd(r[0].v, r[1].v), t1 = _mm256_unpackhi_pd(r[0].v, r[1].v);
   __m256d t2 = _mm256_unpacklo_pd(r[2].v, r[3].v), t3 = _mm256_unpackhi_pd(r[2].v, r[3].v);
   r[0].v = _mm256_permute2f128_pd(t0, t2, 0x20);

@@ -121,7 +121,7 @@ inline float fold_max(VF v) {
 inline VD scale_pow2_16(VD p, VD k, VD) { return {_mm512_scalef_pd(p.v, _mm512_mul_pd(k.v, _mm512_set1_pd(0.0625)))}; }
 
 // In-register transposes: rows r[0..N) become columns (r[j] lane i = old r[i] lane j).
-inline void transpose(VF* r) {
+DK_INLINE void transpose(VF* r) {
   __m512 t[16], u[16];
   for (int i = 0; i < 16; i += 2) {
     t[i] = _mm512_unpacklo_ps(r[i].v, r[i + 1].v);
@@ -143,7 +143,7 @@ inline void transpose(VF* r) {
     r[j + 8].v = _mm512_shuffle_f32x4(t[j], t[j + 8], 0xdd);
   }
 }
-inline void transpose(VD* r) {
+DK_INLINE void transpose(VD* r) {
   __m512d t[8], u[8];
   for (int i = 0; i < 8; i += 2) {
     t[i] = _mm512_unpacklo_pd(r[i].v, r[i + 1].v);

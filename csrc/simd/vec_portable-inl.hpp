@@ -87,6 +87,6 @@ inline void transpose_lanes(V* r) {
       r[j].v[i] = tmp;
     }
 }
-inline void transpose(VF* r) { transpose_lanes<VF, kNF>(r); }
-inline void transpose(VD* r) { transpose_lanes<VD, kND>(r); }
+DK_INLINE void transpose(VF* r) { transpose_lanes<VF, kNF>(r); }
+DK_INLINE void transpose(VD* r) { transpose_lanes<VD, kND>(r); }
 #undef DK_LANES

@@ -114,8 +114,8 @@ inline VF pow2_magic(VF t) {
   __m128i b = _mm_add_epi32(_mm_castps_si128(t.v), _mm_set1_epi32(127));
   return {_mm_castsi128_ps(_mm_slli_epi32(b, 23))};
 }
-inline void transpose(VF* r) { _MM_TRANSPOSE4_PS(r[0].v, r[1].v, r[2].v, r[3].v); }
-inline void transpose(VD* r) {
+DK_INLINE void transpose(VF* r) { _MM_TRANSPOSE4_PS(r[0].v, r[1].v, r[2].v, r[3].v); }
+DK_INLINE void transpose(VD* r) {
   __m128d t0 = _mm_unpacklo_pd(r[0].v, r[1].v), t1 = _mm_unpackhi_pd(r[0].v, r[1].v);
   r[0].v = t0;
   r[1].v = t1;

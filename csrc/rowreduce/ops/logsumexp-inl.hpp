@@ -142,13 +142,33 @@ DK_NOINLINE void accurate_short_rows(const Task& t, const int64_t* rows, int64_t
     inner[j] = in.off[kX];  // element offsets within a row (the same for every row)
   }
   const S* x = operand<S>(p, kX);
+  const S* ptr[kSmallTile];
   RowCursor cur;  // rows ascend: walk to each instead of seeking
   cur.seek(p, rows[0]);
   for (int64_t l = 0, r = rows[0]; l < cnt; ++l) {
     for (; r < rows[l]; ++r) cur.next();
-    const S* row = x + cur.off(kX);
-    for (int64_t j = 0; j < n; ++j) tile[j * kSmallTile + l] = double(to_compute(row[inner[j]]));
+    ptr[l] = x + cur.off(kX);
   }
+  if constexpr (kInPlace<S>) {
+    if (p.layout == Layout::Rows) {  // contiguous rows: vector transposes (the same values)
+      if constexpr (std::is_same<S, double>::value) {
+        transpose_rows<double>(ptr, cnt, n, tile);
+      } else {
+        float* const ftile = frame.take<float>(kSmallRow<double> * kSmallTile);
+        transpose_rows<float>(ptr, cnt, n, ftile);
+        for (int64_t j = 0; j < n; ++j)
+          for (int64_t l = 0; l < cnt; l += kNF) {
+            const VF v = load(ftile + j * kSmallTile + l);
+            store(tile + j * kSmallTile + l, lo_f64(v));
+            store(tile + j * kSmallTile + l + kND, hi_f64(v));
+          }
+      }
+      lanes_block<double, Mode::Masked>(tile, off, n, cnt, true, m, c, s);
+      return;
+    }
+  }
+  for (int64_t l = 0; l < cnt; ++l)
+    for (int64_t j = 0; j < n; ++j) tile[j * kSmallTile + l] = double(to_compute(ptr[l][inner[j]]));
   lanes_block<double, Mode::Masked>(tile, off, n, cnt, true, m, c, s);
 }
 
@@ -159,26 +179,69 @@ struct LogSumExp {
   static constexpr Mode kMode = Mode::Fast;
   static constexpr bool kWeighted = false;
   static constexpr bool kSecondPass = false;
-  static constexpr bool kRefines = true;  // long rows near zero: row_state below
+  static constexpr bool kRefines = true;  // rows near zero: row_state and refine_batch below
+  // results with |y| < kSure are certainly recomputed by finish(): Fast and Accurate results
+  // differ by far less than kSensitive - kSure
+  static constexpr double kSure = 1.75;
 
   // Results of `count` (<= kBatch) rows row0.. from their states, stored at `out` (advanced).
   // Rows in `refined` take its Accurate state (computed while the row was in cache, by
   // row_state) instead of a recomputation from memory; the others near zero are recomputed.
+  // Returns the rows whose results are near zero (recomputed or refined).
   template <class S>
-  static void finish(const Task& t, RowCursor& out, int64_t row0, const double* m, const double* c, const double* s,
-                     int64_t count, const RefinedRows* refined = nullptr) {
+  static uint64_t finish(const Task& t, RowCursor& out, int64_t row0, const double* m, const double* c,
+                         const double* s, int64_t count, const RefinedRows* refined = nullptr) {
     using T = Compute<S>;
     alignas(64) double r1[tuning::kBatch], r2[tuning::kBatch];
-    uint64_t redo = finalize_lse_unweighted<std::is_same<T, float>::value>(m, c, s, count, r1, r2, t.return_sign);
     const uint64_t known = refined ? refined->mask : 0;
-    for (int64_t i = 0; known && i < count; ++i)
-      if (known >> i & 1) {
-        const State& st = refined->at[i];
-        finalize_lse_unweighted<false>(&st.m, &st.c, &st.s, 1, &r1[i], &r2[i], t.return_sign);
+    const uint64_t all = count == 64 ? ~uint64_t(0) : (uint64_t(1) << count) - 1;
+    uint64_t redo = known == all ? 0
+                                 : finalize_lse_unweighted<std::is_same<T, float>::value>(m, c, s, count, r1, r2,
+                                                                                          t.return_sign);
+    const uint64_t near = redo | known;
+    if (known) {  // their results in one finalisation (the logarithms in lockstep)
+      alignas(64) double km[tuning::kBatch], kc[tuning::kBatch], ks[tuning::kBatch], q1[tuning::kBatch],
+          q2[tuning::kBatch];
+      int64_t at[tuning::kBatch], k = 0;
+      for (int64_t i = 0; i < count; ++i)
+        if (known >> i & 1) {
+          km[k] = refined->at[i].m;
+          kc[k] = refined->at[i].c;
+          ks[k] = refined->at[i].s;
+          at[k++] = i;
+        }
+      finalize_lse_unweighted<false>(km, kc, ks, k, q1, q2, t.return_sign);
+      for (int64_t j = 0; j < k; ++j) {
+        r1[at[j]] = q1[j];
+        r2[at[j]] = q2[j];
       }
+    }
     redo &= ~known;
     if (redo) recompute<S>(t, row0, redo, count, r1, r2);
     store_reduced<T>(t, out, r1, r2, count);
+    return near;
+  }
+
+  // Short rows (a batch of `cnt` <= 64 rows row0.., after a batch whose results were all
+  // near zero): their Accurate states in `at`, and the mask of the rows whose results are
+  // clearly near zero, for which finish() would recompute exactly these states (the margin
+  // kSensitive - kSure as in row_state). Rows of more than kSmallRow<double> elements are
+  // left to the tile kernels (mask 0).
+  template <class S>
+  static uint64_t refine_batch(const Task& t, int64_t row0, int64_t cnt, State* at) {
+    if (t.plan.n > kSmallRow<double>) return 0;
+    alignas(64) double am[tuning::kBatch], ac[tuning::kBatch], as[tuning::kBatch], y[tuning::kBatch],
+        sg[tuning::kBatch];
+    int64_t rows[tuning::kBatch];
+    for (int64_t i = 0; i < cnt; ++i) rows[i] = row0 + i;
+    accurate_short_rows<S>(t, rows, cnt, am, ac, as);
+    finalize_lse_unweighted<false>(am, ac, as, cnt, y, sg, false);
+    uint64_t sure = 0;
+    for (int64_t i = 0; i < cnt; ++i) {
+      at[i] = State{am[i], ac[i], as[i]};
+      sure |= uint64_t(y[i] * y[i] < kSure * kSure) << i;
+    }
+    return sure;
   }
 
   // The state of a whole contiguous or gathered row of one unit and, when its result is
@@ -193,7 +256,6 @@ struct LogSumExp {
   static State row_state(const RowBlocks<S>& rb, int64_t n, const S* next_row, bool& hint, State& accurate,
                          bool& refined) {
     using T = Compute<S>;
-    constexpr double kSure = 1.75;
     double y, sg;
     if (hint) {
       accurate = range_state<Mode::Accurate, false>(rb, 0, n, next_row);
@@ -244,8 +306,8 @@ struct WeightedLogSumExp {
   static constexpr bool kRefines = false;
 
   template <class S>
-  static void finish(const Task& t, RowCursor& out, int64_t row0, const double* m, const double* c, const double* s,
-                     int64_t count, const RefinedRows* = nullptr) {
+  static uint64_t finish(const Task& t, RowCursor& out, int64_t row0, const double* m, const double* c,
+                         const double* s, int64_t count, const RefinedRows* = nullptr) {
     using T = Compute<S>;
     alignas(64) double r1[tuning::kBatch], r2[tuning::kBatch];
     bool redo[tuning::kBatch];
@@ -253,5 +315,6 @@ struct WeightedLogSumExp {
     for (int64_t i = 0; i < count; ++i)
       if (redo[i]) t.weighted_fallback(t, row0 + i, &r1[i], &r2[i]);
     store_reduced<T>(t, out, r1, r2, count);
+    return 0;
   }
 };
