@@ -127,3 +127,28 @@ def test_near_zero_rows_in_cache_match_row_by_row(dtype, each_isa):
     np.testing.assert_array_equal(got.view(np.uint8), alone.view(np.uint8))
     rev = np.ascontiguousarray(divkern.logsumexp(a[::-1], axis=1)[::-1])
     np.testing.assert_array_equal(rev.view(np.uint8), alone.view(np.uint8))
+
+
+@pytest.mark.parametrize("n", [3, 16, 64, 100])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_near_zero_short_row_batches_match_row_by_row(n, dtype, each_isa):
+    # After a batch of 64 short rows that were all near zero, the next batch is reduced in
+    # the accurate mode first; rows that turn out not to be near zero, special rows and
+    # whole ordinary batches in between must still give each row's own result.
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((64 * 9 + 17, n)).astype(dtype)
+    lp = divkern.log_softmax(x.astype(np.float64), axis=-1).astype(dtype)
+    a = lp.copy()
+    a[64 * 2 + 5] += dtype(1.8)          # near the threshold, in a near-zero batch
+    a[64 * 2 + 6] -= dtype(3.0)          # clearly not near zero
+    a[64 * 3: 64 * 4] = x[64 * 3: 64 * 4] + dtype(5)  # an ordinary batch
+    a[64 * 5 + 1, 0] = np.nan
+    a[64 * 5 + 2, 1] = np.inf
+    a[64 * 5 + 3] = -np.inf
+    a[64 * 6 + 7] += dtype(1.74)
+    got = divkern.logsumexp(a, axis=1)
+    alone = np.array([divkern.logsumexp(r) for r in a], dtype=dtype)
+    np.testing.assert_array_equal(got.view(np.uint8), alone.view(np.uint8))
+    for threads in (1, 2):
+        again = divkern.logsumexp(a, axis=1, threads=threads)
+        np.testing.assert_array_equal(again.view(np.uint8), got.view(np.uint8))
