@@ -43,20 +43,33 @@ struct SoftmaxOp {
       }
       return;
     }
-    const V vm = splat_as<V>(T(p1));
     if constexpr (!kLog) {
-      const V inv = splat_as<V>(T(p2));
-      map_segment(x, out, len, stream, [&](V a) { return exp_nonpos(a - vm) * inv; });
+      map_segment(x, out, len, stream, ExpScaled<V>{splat_as<V>(T(p1)), splat_as<V>(T(p2))});
     } else if constexpr (std::is_same<T, float>::value) {
-      // (x - max) - log(sum) in double, rounded once: keeps the tiny negative value of a
-      // dominant element (SciPy returns 0 there, scipy#19521).
-      const VD m64 = splat(p1), l64 = splat(p2);
-      map_segment(x, out, len, stream, [&](VF a) { return to_f32((lo_f64(a) - m64) - l64, (hi_f64(a) - m64) - l64); });
+      map_segment(x, out, len, stream, ShiftedF32{splat(p1), splat(p2)});
     } else {
-      const VD l64 = splat(p2);
-      map_segment(x, out, len, stream, [&](VD a) { return (a - vm) - l64; });
+      map_segment(x, out, len, stream, Shifted<V>{splat_as<V>(T(p1)), splat(p2)});
     }
   }
+
+  // The second pass's elementwise maps, as functors whose call is always inlined into
+  // map_segment's loop (GCC did not inline the equivalent lambdas: a call per vector).
+  template <class V>
+  struct ExpScaled {  // softmax: exp(x - max) * (1 / sum)
+    V vm, inv;
+    DK_INLINE V operator()(V a) const { return exp_nonpos(a - vm) * inv; }
+  };
+  template <class V>
+  struct Shifted {  // float64 log_softmax: (x - max) - log(sum)
+    V vm;
+    VD l64;
+    DK_INLINE V operator()(V a) const { return (a - vm) - l64; }
+  };
+  struct ShiftedF32 {  // float32 log_softmax: (x - max) - log(sum) in double, rounded once,
+    VD m64, l64;       // which keeps the tiny negative value of a dominant element (SciPy
+                       // returns 0 there, scipy#19521)
+    DK_INLINE VF operator()(VF a) const { return to_f32((lo_f64(a) - m64) - l64, (hi_f64(a) - m64) - l64); }
+  };
 
   // Per-lane (p1, p2) of a tile of side-by-side lanes, prepared once for all its
   // positions: whether each vector holds a lane without a finite maximum, and for float
