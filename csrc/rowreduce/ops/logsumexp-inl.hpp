@@ -265,7 +265,11 @@ struct LogSumExp {
       return refined ? accurate : range_state<Mode::Fast, false>(rb, 0, n);
     }
     const State fast = range_state<Mode::Fast, false>(rb, 0, n, next_row);
-    refined = finalize_lse_unweighted<std::is_same<T, float>::value>(&fast.m, &fast.c, &fast.s, 1, &y, &sg, false);
+    // A Fast sum holds the maximum's own term, so 1 - 1e-6 < sum <= n < 2^64 and the
+    // result lies in [m - 1e-6, m + 44.4]: far from zero, the exact test is not needed.
+    const bool far = fast.m >= kSensitive + 0.5 || fast.m <= -kSensitive - 45.0;
+    refined = !far &&
+              finalize_lse_unweighted<std::is_same<T, float>::value>(&fast.m, &fast.c, &fast.s, 1, &y, &sg, false);
     if (refined) accurate = range_state<Mode::Accurate, false>(rb, 0, n);
     hint = refined;
     return fast;
