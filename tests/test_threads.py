@@ -110,15 +110,19 @@ def in_thread(fn):
     return result[0]
 
 
+# prints the default thread count on the main thread and on another thread
+BOTH_THREADS = """
+import threading, divkern
+seen = []
+t = threading.Thread(target=lambda: seen.append(divkern.get_num_threads()))
+t.start(); t.join()
+print(divkern.get_num_threads(), seen[0])
+"""
+
+
 @needs_openmp
 def test_env_setting_holds_in_other_threads():
-    rc, out, err = run_script("""
-    import threading, divkern
-    seen = []
-    t = threading.Thread(target=lambda: seen.append(divkern.get_num_threads()))
-    t.start(); t.join()
-    print(divkern.get_num_threads(), seen[0])
-    """, DIVKERN_NUM_THREADS="1")
+    rc, out, err = run_script(BOTH_THREADS, DIVKERN_NUM_THREADS="1")
     assert rc == 0, err
     assert out.split() == ["1", "1"]
 
@@ -189,13 +193,7 @@ def test_threadpoolctl_limits_the_calling_thread():
 
 @needs_openmp
 def test_omp_num_threads_is_the_initial_default():
-    rc, out, err = run_script("""
-    import threading, divkern
-    seen = []
-    t = threading.Thread(target=lambda: seen.append(divkern.get_num_threads()))
-    t.start(); t.join()
-    print(divkern.get_num_threads(), seen[0])
-    """, OMP_NUM_THREADS="3")
+    rc, out, err = run_script(BOTH_THREADS, OMP_NUM_THREADS="3")
     assert rc == 0, err
     assert out.split() == ["3", "3"]
 
