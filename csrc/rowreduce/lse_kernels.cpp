@@ -2,24 +2,10 @@
 // that level's flags and DK_ISA_NS / DK_ISA_NAME defined (see CMakeLists.txt); each copy
 // exports only fill_rowreduce_table(), so no inline function of one level can be merged
 // into another by the linker.
-#include <cmath>
-#include <cstdint>
-#include <cstring>
-#include <memory>
-#include <type_traits>
-
-#include "core/platform.hpp"
-#if defined(DK_X86_SSE2) || defined(__AVX2__) || defined(__AVX512F__)
-#include <immintrin.h>
-#endif
-
+#include "core/kernel_unit.hpp"
 #include "core/scratch.hpp"
 #include "rowreduce/kernels.hpp"
 #include "rowreduce/rowreduce.hpp"
-
-#ifndef DK_ISA_NS
-#error "DK_ISA_NS must name the ISA namespace (set by CMake)"
-#endif
 
 namespace divkern {
 namespace DK_ISA_NS {

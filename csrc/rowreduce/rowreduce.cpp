@@ -70,10 +70,7 @@ Plan::Plan(const ReduceSpec& spec, DType dtype, Op op) : dtype_(dtype), second_p
 
   if (p.layout == Layout::Columns) {
     // A unit reads `col_block` positions of `lane_tile` adjacent lanes, a stretch of 16 KiB
-    // at each position: few enough positions that the hardware prefetcher follows every
-    // stretch (16 positions was 4% faster than 32 on (32000, 4096) and 16% on (3000,
-    // 100000), 8 slower again; 64 was 15% slower than 32), long enough stretches to keep it
-    // streaming.
+    // at each position (tuning.hpp says why these sizes).
     t.lane_tile = kColTileBytes / elem;
     const int64_t width = p.lanes < t.lane_tile ? p.lanes : t.lane_tile;
     int64_t block = kColMaxBlock;

@@ -1,20 +1,7 @@
 // The elementwise math hooks of one ISA level (simd/hooks.hpp). CMake compiles this file
 // once per level with that level's flags, like the kernels (rowreduce/lse_kernels.cpp).
-#include <cmath>
-#include <cstdint>
-#include <cstring>
-#include <type_traits>
-
-#include "core/platform.hpp"
-#if defined(DK_X86_SSE2) || defined(__AVX2__) || defined(__AVX512F__)
-#include <immintrin.h>
-#endif
-
+#include "core/kernel_unit.hpp"
 #include "simd/hooks.hpp"
-
-#ifndef DK_ISA_NS
-#error "DK_ISA_NS must name the ISA namespace (set by CMake)"
-#endif
 
 namespace divkern {
 namespace DK_ISA_NS {
