@@ -90,7 +90,7 @@ ReducePlan plan_reduction(const ReduceSpec& spec) {
   for (int k = 0; k < nk; ++k) plan.rows *= kept[k].size;
   if (nr == 0) {  // nothing left to reduce (all reduced axes have size 1): rows of length 1
     red[0].size = 1;
-    for (int op = 0; op < kNumOperands; ++op) red[0].stride[op] = (op == kOut || op == kSign) && !spec.full_output ? 0 : 1;
+    for (int op = 0; op < kNumOperands; ++op) red[0].stride[op] = ((op == kOut || op == kSign) && !spec.full_output) || op == kTarget ? 0 : 1;
     nr = 1;
   }
   to_dims(red, nr, plan.inner);
@@ -99,8 +99,9 @@ ReducePlan plan_reduction(const ReduceSpec& spec) {
   const Axis& in_last = red[nr - 1];
   bool rows_ok = nr == 1 && in_last.stride[kX] == 1 && (!weighted || unit_or_broadcast(in_last.stride[kB])) &&
                  (!spec.full_output || in_last.stride[kOut] == 1);
+  for (int op : {kY, kGrad, kGradY}) rows_ok = rows_ok && (!plan.present[op] || in_last.stride[op] == 1);
   bool cols_ok = false;
-  if (!rows_ok && !weighted && nk > 0) {  // weighted sums run row by row (Accurate mode)
+  if (!rows_ok && !weighted && nk > 0 && spec.allow_columns) {  // weighted sums run row by row (Accurate mode)
     const Axis& lane = kept[nk - 1];
     cols_ok = lane.stride[kX] == 1 && (!spec.full_output || lane.stride[kOut] == 1);
   }

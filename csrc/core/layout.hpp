@@ -27,7 +27,13 @@ namespace divkern {
 
 constexpr int kMaxDims = 64;  // NumPy's NPY_MAXDIMS
 
-enum Operand : int { kX = 0, kB = 1, kOut = 2, kSign = 3, kNumOperands = 4 };
+// Operand roles. The log-sum-exp family uses the first four; the row ops of
+// rowreduce/rowops.hpp (cross-entropy, logit divergences) also a second full-size input
+// kY (second logits, or probability targets), a per-row integer target kTarget (any
+// width: each operand has its own element size) and full-size gradients kGrad, kGradY.
+// Per-row operands (kOut and kSign of a reduction, kTarget) have stride 0 along the
+// reduced axes; absent operands are ignored everywhere.
+enum Operand : int { kX = 0, kB = 1, kOut = 2, kSign = 3, kY = 4, kTarget = 5, kGrad = 6, kGradY = 7, kNumOperands = 8 };
 
 struct Dims {
   int nd = 0;
@@ -39,15 +45,15 @@ enum class Layout : int { Rows = 0, Columns = 1, Gather = 2 };
 
 struct ReducePlan {
   Layout layout = Layout::Rows;
-  char* base[kNumOperands] = {nullptr, nullptr, nullptr, nullptr};  // byte pointers
-  bool present[kNumOperands] = {false, false, false, false};
+  char* base[kNumOperands] = {};  // byte pointers
+  bool present[kNumOperands] = {};
   Dims outer;        // kept axes (Columns: without the lane axis); last is fastest
   Dims inner;        // reduced axes; last is fastest
   int64_t n = 1;     // elements per row (product of inner sizes)
   int64_t rows = 1;  // number of reduced outputs (product of kept sizes, lane axis included)
   // Columns only: the kept axis vectorised across SIMD lanes.
   int64_t lanes = 1;
-  int64_t lane_stride[kNumOperands] = {0, 0, 0, 0};
+  int64_t lane_stride[kNumOperands] = {};
 };
 
 // Describes one reduction request over a logical shape: each operand by its base pointer,
@@ -57,15 +63,16 @@ struct ReducePlan {
 struct ReduceSpec {
   int ndim = 0;
   const int64_t* shape = nullptr;
-  const int64_t* strides[kNumOperands] = {nullptr, nullptr, nullptr, nullptr};
-  void* base[kNumOperands] = {nullptr, nullptr, nullptr, nullptr};
-  int elem[kNumOperands] = {0, 0, 0, 0};
+  const int64_t* strides[kNumOperands] = {};
+  void* base[kNumOperands] = {};
+  int elem[kNumOperands] = {};
   bool reduce[kMaxDims] = {};
   bool full_output = false;  // kOut has the full shape (softmax) rather than the reduced one
+  bool allow_columns = true; // false: rows are walked one at a time (Rows or Gather)
 };
 
 // Rows and Columns need unit stride along the vectorised axis in the input and in a
-// full-size output; Rows also in the weight (where stride 0, a broadcast, also works).
+// full-size output (and in kY, kGrad, kGradY when present); Rows also in the weight (where stride 0, a broadcast, also works).
 // When one of them does not fit, the plan falls back to Gather.
 ReducePlan plan_reduction(const ReduceSpec& spec);
 

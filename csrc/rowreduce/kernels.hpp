@@ -71,6 +71,22 @@ struct Table {
 // cannot run it.
 const Table* table_for(Isa isa);
 
+// Row ops (rowops.hpp): what the per-ISA kernels of rowops_kernels.cpp are given.
+struct RowOpParams;
+struct RowOpTask {
+  ReducePlan plan;
+  const RowOpParams* prm = nullptr;
+  int target_bytes = 8;  // element size of kTarget
+  int64_t rows_per_unit = 1;
+  int64_t units = 0;
+};
+struct RowOpTable {
+  const char* isa = nullptr;
+  // [RowOpId][DType: float32, float64]: rows of units [u0, u1)
+  void (*run[7][2])(const RowOpTask&, int64_t u0, int64_t u1) = {};
+};
+const RowOpTable* rowop_table_for(Isa isa);
+
 // Test hooks of the engine's parts that no public function reaches alone (tests only).
 struct TestHooks {
   // log-sum-exp of each row of a (rows, cols) C-ordered matrix fed to a TileReducer in

@@ -4,6 +4,10 @@ The log-sum-exp family, drop-in replacements for :mod:`scipy.special`:
 
     logsumexp, softmax, log_softmax       (also in divkern.special)
 
+Cross-entropy and divergences between logits, with their gradients:
+
+    cross_entropy, softmax_entropy, log_softmax_at, kl_logits, jsd_logits, tvd_logits
+
 Configuration: show_config, get_num_threads, set_num_threads, get_isa.
 Environment: DIVKERN_NUM_THREADS, DIVKERN_ISA=baseline|avx2|avx512.
 """
@@ -13,6 +17,7 @@ __version__ = "0.1.0"
 from . import _config
 from ._config import get_isa, get_num_threads, set_num_threads, show_config
 from ._lse import log_softmax, logsumexp, softmax
+from ._ce import cross_entropy, jsd_logits, kl_logits, log_softmax_at, softmax_entropy, tvd_logits
 from . import special
 
 _config._apply_environment()
@@ -22,6 +27,12 @@ __all__ = [
     "logsumexp",
     "softmax",
     "log_softmax",
+    "cross_entropy",
+    "softmax_entropy",
+    "log_softmax_at",
+    "kl_logits",
+    "jsd_logits",
+    "tvd_logits",
     "special",
     "show_config",
     "get_num_threads",
