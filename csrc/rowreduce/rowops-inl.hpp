@@ -46,7 +46,8 @@ inline void row_lses(const double* m, const double* c, const double* s, int64_t 
   for (int64_t i = 0; i < count; i += kND) {
     const int64_t k = count - i < kND ? count - i : kND;
     const VD vm = load_partial(m + i, k, 0.0), vc = load_partial(c + i, k, 1.0), vs = load_partial(s + i, k, 0.0);
-    VD L = log1p(vs / vc) + log(vc);
+    // one element at the maximum (the usual case): log(1) = 0 and s / 1 = s exactly, the same bits
+    VD L = all(eq(vc, splat(1.0))) ? log1p(vs) : log1p(vs / vc) + log(vc);
     const auto bad = nan_mask(vm) | nan_mask(vc) | nan_mask(vs);
     VD lse = vm + L;
     lse = select(eq(vm, splat(-kInf)), splat(-kInf), lse);
@@ -207,6 +208,11 @@ inline void scatter_row(const ReducePlan& p, int op, const RowCursor& cur, const
 // ---------------------------------------------------------------- the driver
 // An op supplies (see ops/crossentropy-inl.hpp):
 //   static constexpr bool kTwoInputs;  // y holds logits with their own log-sum-exp
+//   static constexpr bool kTileRows;   // offers tile_rows: a tile of short rows at once
+//   template <class T> static bool tile_rows(const RowOpTask&, RowCursor& cur, const T* tile,
+//                                            int64_t cnt, const RowLse* lx);
+//     (x transposed: element j of row l at tile[j * kSmallTile + l]; returns false, cursor
+//     untouched, for calls it leaves to row(); else advances the cursor past the tile)
 //   template <class T> static void row(const RowOpTask&, const RowCursor&, const RowView<T>&,
 //                                      const RowLse& lx, const RowLse& ly);
 template <class T, class Op>
@@ -273,16 +279,29 @@ struct RowOps {
     for (int64_t i0 = 0; i0 < count; i0 += kSmallTile) {
       const int64_t cnt = count - i0 < kSmallTile ? count - i0 : kSmallTile;
       RowCursor first = cur;
+      // contiguous rows two tiles ahead are prefetched while this tile is reduced (as the
+      // log-sum-exp's short rows do)
+      const int64_t ahead = count - (i0 + 2 * kSmallTile);
       auto states = [&](int op, RowLse* out) {
         const T* rows[kSmallTile];
         RowCursor rc = first;
         for (int64_t l = 0; l < cnt; ++l, rc.next()) rows[l] = operand_at<T>(p, op, rc);
+        const char* pf = nullptr;
+        int64_t pf_bytes = 0;
+        if (ahead > 0 && first.flat && first.flat_step[op] == n) {
+          pf = reinterpret_cast<const char*>(rows[0] + 2 * kSmallTile * n);
+          pf_bytes = (ahead < cnt ? ahead : cnt) * n * (int64_t)sizeof(T);
+        }
         transpose_rows<T>(rows, cnt, n, tile);
-        lanes_block<T, Mode::Masked>(tile, off, n, cnt, true, m, c, s);
+        lanes_block<T, Mode::Masked>(tile, off, n, cnt, true, m, c, s, pf, pf_bytes);
         row_lses(m, c, s, cnt, out);
       };
       states(kX, lx);
       if constexpr (Op::kTwoInputs) states(kY, ly);
+      if constexpr (Op::kTileRows) {
+        // the op finishes the whole tile itself when it can (x still transposed in `tile`)
+        if (Op::template tile_rows<T>(t, cur, tile, cnt, lx)) continue;
+      }
       for (int64_t l = 0; l < cnt; ++l, cur.next()) {
         RowView<T> v;
         v.n = n;

@@ -16,9 +16,9 @@ import divkern
 _DEMOS = []
 
 
-def demo(name):
+def demo(name, reference="SciPy"):
     def register(fn):
-        _DEMOS.append((name, fn))
+        _DEMOS.append((name, reference, fn))
         return fn
 
     return register
@@ -68,6 +68,47 @@ def _logsumexp_family(scipy_special):
     return rows
 
 
+@demo("cross-entropy and logit divergences (divkern.cross_entropy, kl_logits, ...)", reference="torch")
+def _cross_entropy_family(scipy_special):
+    try:
+        import torch
+        import torch.nn.functional as F
+    except ImportError:
+        return [("(PyTorch not installed: pip install torch==2.13.0)", 0.0, None, "-")]
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1024, 32000), dtype=np.float32) * 3
+    y = x + rng.standard_normal(x.shape, dtype=np.float32)
+    t = rng.integers(0, x.shape[1], x.shape[0])
+    x64, y64, t64 = torch.from_numpy(x.astype(np.float64)), torch.from_numpy(y.astype(np.float64)), torch.from_numpy(t)
+    xt, yt, tt = torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(t)
+
+    def kl(a, b):
+        return F.kl_div(F.log_softmax(b, -1), F.log_softmax(a, -1), reduction="none", log_target=True).sum(-1)
+
+    def ce_grad():
+        xr = xt.detach().requires_grad_(True)
+        F.cross_entropy(xr, tt).backward()
+
+    cases = [
+        ("cross_entropy (1024, 32000) f32", lambda: divkern.cross_entropy(x, t),
+         lambda: F.cross_entropy(xt, tt), lambda: F.cross_entropy(x64, t64).item()),
+        ("  + gradient", lambda: divkern.cross_entropy(x, t, return_grad=True)[0], ce_grad,
+         lambda: F.cross_entropy(x64, t64).item()),
+        ("kl_logits     (1024, 32000) f32", lambda: divkern.kl_logits(x, y), lambda: kl(xt, yt),
+         lambda: kl(x64, y64).numpy()),
+        ("softmax_entropy (1024, 32000) f32", lambda: divkern.softmax_entropy(x),
+         lambda: -(torch.softmax(xt, -1) * torch.log_softmax(xt, -1)).sum(-1),
+         lambda: (-(torch.softmax(x64, -1) * torch.log_softmax(x64, -1)).sum(-1)).numpy()),
+    ]
+    rows = []
+    for label, ours, anchor, exact in cases:
+        got = np.asarray(ours(), np.float64)
+        ref = np.asarray(exact(), np.float64)
+        err = float(np.max(np.abs(got - ref) / np.maximum(np.abs(ref), 1e-30)))
+        rows.append((label, best_time(ours), best_time(anchor, repeat=1), f"max rel. error {err:.1e}"))
+    return rows
+
+
 class _Float64:
     """Calls a scipy.special-like module on float64 copies of float32 arguments."""
 
@@ -86,9 +127,10 @@ def main() -> int:
     except ImportError:
         scipy_special = None
     print()
-    for name, fn in _DEMOS:
+    for name, reference, fn in _DEMOS:
         print(name)
-        header = f"  {'operation':40s} {'divkern':>10s} {'SciPy':>10s} {'speed-up':>9s}  check vs SciPy (float64)"
+        header = (f"  {'operation':40s} {'divkern':>10s} {reference:>10s} {'speed-up':>9s}  "
+                  f"check vs {reference} (float64)")
         print(header)
         print("  " + "-" * (len(header) - 2))
         for label, t_ours, t_ref, err in fn(scipy_special):

@@ -24,8 +24,39 @@ inline double minus_log_p(const RowLse& l, double xt) {
   return is_finite(l.lse) ? (l.m - xt) + l.L : l.lse - xt;
 }
 
+// A tile of short rows (x transposed into `tile`) with nothing but per-row results to
+// write: f(l, x_t) gives row l's result from its target's logit (t = -1 for an ignored
+// row, -2 out of range). The same arithmetic as row(), without its per-row set-up.
+template <class T, class F>
+inline void tile_results(const RowOpTask& t, RowCursor& cur, const T* tile, int64_t cnt, const RowLse* lx, F f) {
+  const ReducePlan& p = t.plan;
+  const int64_t n = p.n, ignore = t.prm->ignore_index;
+  const bool with_lse = p.present[kSign];
+  for (int64_t l = 0; l < cnt; ++l, cur.next()) {
+    const int64_t tg = row_target(t, cur);
+    const bool in_range = tg >= 0 && tg < n && tg != ignore;
+    const double xt = in_range ? double(tile[tg * kSmallTile + l]) : 0.0;
+    *operand_at<double>(p, kOut, cur) = f(l, in_range ? tg : tg == ignore ? -1 : -2, xt);
+    if (with_lse) *operand_at<double>(p, kSign, cur) = lx[l].lse;
+  }
+}
+
 struct CrossEntropyIndex {
   static constexpr bool kTwoInputs = false;
+  static constexpr bool kTileRows = true;
+
+  template <class T>
+  static bool tile_rows(const RowOpTask& t, RowCursor& cur, const T* tile, int64_t cnt, const RowLse* lx) {
+    const RowOpParams& q = *t.prm;
+    if (t.plan.present[kGrad] || q.smoothing != 0.0) return false;
+    const double* w = q.class_weight;
+    tile_results(t, cur, tile, cnt, lx, [&](int64_t l, int64_t tg, double xt) {
+      if (tg < 0) return tg == -1 ? 0.0 : kNaN;
+      const double nll = minus_log_p(lx[l], xt);
+      return w ? w[tg] * nll : nll;
+    });
+    return true;
+  }
 
   template <class T>
   static void row(const RowOpTask& t, const RowCursor& cur, const RowView<T>& v, const RowLse& l, const RowLse&) {
@@ -96,6 +127,7 @@ struct CrossEntropyIndex {
 
 struct CrossEntropyProb {
   static constexpr bool kTwoInputs = false;
+  static constexpr bool kTileRows = false;
 
   template <class T>
   static void row(const RowOpTask& t, const RowCursor& cur, const RowView<T>& v, const RowLse& l, const RowLse&) {
@@ -150,6 +182,7 @@ struct CrossEntropyProb {
 
 struct SoftmaxEntropy {
   static constexpr bool kTwoInputs = false;
+  static constexpr bool kTileRows = false;
 
   template <class T>
   static void row(const RowOpTask& t, const RowCursor& cur, const RowView<T>& v, const RowLse& l, const RowLse&) {
@@ -178,6 +211,14 @@ struct SoftmaxEntropy {
 
 struct LogSoftmaxAt {
   static constexpr bool kTwoInputs = false;
+  static constexpr bool kTileRows = true;
+
+  template <class T>
+  static bool tile_rows(const RowOpTask& t, RowCursor& cur, const T* tile, int64_t cnt, const RowLse* lx) {
+    tile_results(t, cur, tile, cnt, lx,
+                 [&](int64_t l, int64_t tg, double xt) { return tg < 0 ? kNaN : -minus_log_p(lx[l], xt); });
+    return true;
+  }
 
   template <class T>
   static void row(const RowOpTask& t, const RowCursor& cur, const RowView<T>& v, const RowLse& l, const RowLse&) {

@@ -26,6 +26,7 @@ inline void nan_row(const RowOpTask& t, const RowCursor& cur, const RowView<T>& 
 
 struct KLDivergence {
   static constexpr bool kTwoInputs = true;
+  static constexpr bool kTileRows = false;
 
   template <class T>
   static void row(const RowOpTask& t, const RowCursor& cur, const RowView<T>& v, const RowLse& lx, const RowLse& ly) {
@@ -97,6 +98,7 @@ DK_INLINE VD rel_term(VD a, VD m, VD& log_ratio) {
 
 struct JSDivergence {
   static constexpr bool kTwoInputs = true;
+  static constexpr bool kTileRows = false;
 
   template <class T>
   static void row(const RowOpTask& t, const RowCursor& cur, const RowView<T>& v, const RowLse& lx, const RowLse& ly) {
@@ -144,6 +146,7 @@ struct JSDivergence {
 
 struct TVDistance {
   static constexpr bool kTwoInputs = true;
+  static constexpr bool kTileRows = false;
 
   template <class T>
   static void row(const RowOpTask& t, const RowCursor& cur, const RowView<T>& v, const RowLse& lx, const RowLse& ly) {
