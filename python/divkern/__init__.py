@@ -4,6 +4,12 @@ The log-sum-exp family, drop-in replacements for :mod:`scipy.special`:
 
     logsumexp, softmax, log_softmax       (also in divkern.special)
 
+Divergences and entropy, drop-ins for SciPy's:
+
+    divkern.special.rel_entr, kl_div, entr      (scipy.special)
+    divkern.stats.entropy                       (scipy.stats)
+    divkern.spatial.distance.jensenshannon      (scipy.spatial.distance)
+
 Configuration: show_config, get_num_threads, set_num_threads, get_isa.
 Environment: DIVKERN_NUM_THREADS, DIVKERN_ISA=baseline|avx2|avx512.
 """
@@ -13,7 +19,7 @@ __version__ = "0.1.0"
 from . import _config
 from ._config import get_isa, get_num_threads, set_num_threads, show_config
 from ._lse import log_softmax, logsumexp, softmax
-from . import special
+from . import spatial, special, stats
 
 _config._apply_environment()
 
@@ -23,6 +29,8 @@ __all__ = [
     "softmax",
     "log_softmax",
     "special",
+    "stats",
+    "spatial",
     "show_config",
     "get_num_threads",
     "set_num_threads",
