@@ -8,9 +8,9 @@
 // ("ordinary") lanes go through the formulas below, which stay accurate where SciPy's
 // direct x log(x / y) loses it:
 //
-//  * x close to y (y/x in [sqrt(1/2), sqrt(2)]): with s = (x - y) / (x + y),
-//    log(x / y) = log((1 + s) / (1 - s)) = 2s + s R(s^2), R the minimax series of the
-//    double log (LogConst::q, |s| <= 0.1716), so
+//  * x close to y (x / y in [1/2, 2]): with s = (x - y) / (x + y), |s| <= 1/3,
+//    log(x / y) = log((1 + s) / (1 - s)) = 2s + s R(s^2), R Taylor's series of atanh
+//    (log_series), so
 //      rel_entr = x (2s + s R)                 (no log, relative accuracy kept)
 //      kl_div   = s (s (x + y) + x R)          (x log(x/y) - x + y = s (x - y) + s x R:
 //                                               both terms O(s^2), no cancellation)
@@ -27,8 +27,6 @@
 // so a term is never negative and is exactly 0 for p == q.
 
 struct DivConst {
-  static constexpr double kSqrtHalf = 0.70710678118654752440;
-  static constexpr double kSqrt2 = 1.41421356237309504880;
   static constexpr double kNormMin = 2.2250738585072014e-308;  // smallest normal double
   static constexpr double kHuge = 0x1p1020;                    // x + y may overflow above
 };
@@ -43,19 +41,20 @@ DK_INLINE bool all_of(M m) {
 template <class V>
 DK_INLINE auto le(V a, V b) { return lt(a, b) | eq(a, b); }
 
-// R(z) with log((1 + s) / (1 - s)) = 2s + s R(s^2) for |s| <= 0.1716 (the double log's
-// polynomial, math-inl.hpp).
+// R(z) with log((1 + s) / (1 - s)) = 2s + s R(s^2): R = 2 (z/3 + z^2/5 + ...), Taylor's
+// series to z^18, for z = s^2 <= 1/9 (y / x in [1/2, 2]; the remainder is below 2^-56 of R).
 template <class V>
 DK_INLINE V log_series(V z) {
-  V q = splat_as<V>(LogConst::q[6]);
-  for (int i = 5; i >= 0; --i) q = q * z + splat_as<V>(LogConst::q[i]);
+  constexpr int kTerms = 18;
+  V q = splat_as<V>(2.0 / (2 * kTerms + 1));
+  for (int k = kTerms - 1; k >= 1; --k) q = q * z + splat_as<V>(2.0 / (2 * k + 1));
   return z * q;
 }
 
 // The parts shared by rel_entr and kl_div for ordinary lanes.
 template <class V>
 struct RatioParts {
-  typename VecTraits<V>::M near;  // y / x within [sqrt(1/2), sqrt(2)]: the series
+  typename VecTraits<V>::M near;  // x / y within [1/2, 2]: the series
   V s, R, xs, ys;                 // s = (xs - ys) / (xs + ys); xs, ys halved when huge
   V halved;                       // 2 where xs, ys are halves, else 1
   V log_ratio;                    // log(x / y) (far lanes), via log x - log y where x / y is not normal
@@ -66,7 +65,7 @@ DK_INLINE RatioParts<V> ratio_parts(V x, V y) {
   using C = DivConst;
   RatioParts<V> r;
   const V q = x / y;
-  r.near = le(splat_as<V>(C::kSqrtHalf), q) & le(q, splat_as<V>(C::kSqrt2));
+  r.near = le(splat_as<V>(0.5), q) & le(q, splat_as<V>(2.0));
   const auto huge = lt(splat_as<V>(C::kHuge), x);
   r.xs = select(huge, x * splat_as<V>(0.5), x);
   r.ys = select(huge, y * splat_as<V>(0.5), y);

@@ -59,8 +59,10 @@ def _loop_dtype(args, names, dtype) -> np.dtype:
         if not _is_python_scalar(a) and a.dtype.kind == "c":
             raise TypeError(f"{name}: complex input is not supported (SciPy's loops are real: 'ff->f', 'dd->d')")
     common = np.result_type(*[a if _is_python_scalar(a) else a.dtype for a in args])
-    if np.can_cast(common, _F32, "safe"):
-        return _F32
+    arrays = [a.dtype for a in args if not _is_python_scalar(a)]
+    if np.can_cast(common, _F32, "safe") or (
+            arrays and len(arrays) == len(args) and all(np.can_cast(d, _F32, "safe") for d in arrays)):
+        return _F32  # e.g. int8 with uint16: each casts to float32 safely (their common int32 does not)
     if np.can_cast(common, _F64, "safe"):
         return _F64
     raise TypeError(
