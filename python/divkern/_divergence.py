@@ -370,6 +370,8 @@ def entropy(pk, qk=None, base=None, axis=0, *, nan_policy="propagate", keepdims=
     common = np.result_type(*[a if _is_python_scalar(a) else a.dtype for a in ops])
     dt = _F32 if common in (np.float16, np.float32) else _F64
     arrs = [_as_float(a, dt) for a in ops]
+    if axis is None and len(arrs) == 2 and arrs[0].shape != arrs[1].shape:
+        arrs = [a.reshape(-1) for a in arrs]  # SciPy ravels each input, then broadcasts
     try:
         shape = np.broadcast_shapes(*[a.shape for a in arrs])
     except ValueError:
