@@ -41,14 +41,43 @@ DK_INLINE bool all_of(M m) {
 template <class V>
 DK_INLINE auto le(V a, V b) { return lt(a, b) | eq(a, b); }
 
+// Coefficients of a power series sum over k = 1..N of c[k] z^k, rounded at compile time
+// (the same constants at every level).
+template <int N>
+struct AtanhSeries {  // log((1 + s) / (1 - s)) = 2s + s R(s^2): c[k] = 2 / (2k + 1)
+  double c[N + 1] = {};
+  constexpr AtanhSeries() {
+    for (int k = 1; k <= N; ++k) c[k] = 2.0 / (2 * k + 1);
+  }
+};
+template <int N>
+struct JsSeries {  // (1 + s) log(1 + s) + (1 - s) log(1 - s): c[k] = 1 / (k (2k - 1))
+  double c[N + 1] = {};
+  constexpr JsSeries() {
+    for (int k = 1; k <= N; ++k) c[k] = 1.0 / (k * (2.0 * k - 1));
+  }
+};
+
+// sum over k = 1..N of c[k] z^k, as z (E(z^2) + z O(z^2)): two Horner chains of half the
+// length, interleaved (half the dependency depth of one).
+template <int N, class V>
+DK_INLINE V power_series(const double* c, V z) {
+  const V z2 = z * z;
+  constexpr int kTop = N - 1;  // P(z) = sum over j = 0..N-1 of c[j + 1] z^j
+  constexpr int kEvenTop = kTop % 2 == 0 ? kTop : kTop - 1, kOddTop = kTop % 2 == 1 ? kTop : kTop - 1;
+  V e = splat_as<V>(c[kEvenTop + 1]), o = splat_as<V>(c[kOddTop + 1]);
+  DK_UNROLL for (int j = kEvenTop - 2; j >= 0; j -= 2) e = e * z2 + splat_as<V>(c[j + 1]);
+  DK_UNROLL for (int j = kOddTop - 2; j >= 1; j -= 2) o = o * z2 + splat_as<V>(c[j + 1]);
+  return z * (e + z * o);
+}
+
 // R(z) with log((1 + s) / (1 - s)) = 2s + s R(s^2): R = 2 (z/3 + z^2/5 + ...), Taylor's
-// series to z^18, for z = s^2 <= 1/9 (y / x in [1/2, 2]; the remainder is below 2^-56 of R).
+// series to z^18, for z = s^2 <= 1/9 (x / y in [1/2, 2]; the remainder is below 2^-56 of R).
+constexpr int kAtanhTerms = 18;
+constexpr AtanhSeries<kAtanhTerms> kAtanh{};
 template <class V>
 DK_INLINE V log_series(V z) {
-  constexpr int kTerms = 18;
-  V q = splat_as<V>(2.0 / (2 * kTerms + 1));
-  for (int k = kTerms - 1; k >= 1; --k) q = q * z + splat_as<V>(2.0 / (2 * k + 1));
-  return z * q;
+  return power_series<kAtanhTerms>(kAtanh.c, z);
 }
 
 // The parts shared by rel_entr and kl_div for ordinary lanes.
@@ -120,12 +149,11 @@ DK_INLINE V kl_div_of(V x, V y) {
 
 // f(s) = (1 + s) log(1 + s) + (1 - s) log(1 - s) = sum over k >= 1 of z^k / (k (2k - 1)),
 // z = s^2 <= 1/4: Taylor's series to z^25 (the remainder is below 2^-55 of f), no division.
+constexpr int kJsTerms = 25;
+constexpr JsSeries<kJsTerms> kJs{};
 template <class V>
 DK_INLINE V js_series(V z) {
-  constexpr int kTerms = 25;
-  V f = splat_as<V>(1.0 / (kTerms * (2.0 * kTerms - 1)));
-  for (int k = kTerms - 1; k >= 1; --k) f = f * z + splat_as<V>(1.0 / (k * (2.0 * k - 1)));
-  return f * z;
+  return power_series<kJsTerms>(kJs.c, z);
 }
 
 template <class V>
