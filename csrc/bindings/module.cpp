@@ -6,6 +6,7 @@ namespace bind {
 void init_config(pybind11::module_& m);
 void init_special(pybind11::module_& m);
 void init_rowops(pybind11::module_& m);
+void init_divergence(pybind11::module_& m);
 }  // namespace bind
 }  // namespace divkern
 
@@ -14,4 +15,5 @@ PYBIND11_MODULE(_core, m) {
   divkern::bind::init_config(m);
   divkern::bind::init_special(m);
   divkern::bind::init_rowops(m);
+  divkern::bind::init_divergence(m);
 }

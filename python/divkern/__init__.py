@@ -8,6 +8,12 @@ Cross-entropy and divergences between logits, with their gradients:
 
     cross_entropy, softmax_entropy, log_softmax_at, kl_logits, jsd_logits, tvd_logits
 
+Divergences and entropy, drop-ins for SciPy's:
+
+    divkern.special.rel_entr, kl_div, entr      (scipy.special)
+    divkern.stats.entropy                       (scipy.stats)
+    divkern.spatial.distance.jensenshannon      (scipy.spatial.distance)
+
 Configuration: show_config, get_num_threads, set_num_threads, get_isa.
 Environment: DIVKERN_NUM_THREADS, DIVKERN_ISA=baseline|avx2|avx512.
 """
@@ -18,7 +24,7 @@ from . import _config
 from ._config import get_isa, get_num_threads, set_num_threads, show_config
 from ._lse import log_softmax, logsumexp, softmax
 from ._ce import cross_entropy, jsd_logits, kl_logits, log_softmax_at, softmax_entropy, tvd_logits
-from . import special
+from . import spatial, special, stats
 
 _config._apply_environment()
 
@@ -34,6 +40,8 @@ __all__ = [
     "jsd_logits",
     "tvd_logits",
     "special",
+    "stats",
+    "spatial",
     "show_config",
     "get_num_threads",
     "set_num_threads",
