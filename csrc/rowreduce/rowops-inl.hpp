@@ -141,6 +141,16 @@ DK_INLINE void rider_sums(int64_t n, F f, double* out) {
   DK_UNROLL for (int kk = 0; kk < K; ++kk) out[kk] = tree_sum_vec<U>(acc[kk]);
 }
 
+// H double vectors stored as T elements [j, j + k) of `out`
+template <class T>
+DK_INLINE void store_wide(T* out, int64_t j, int64_t k, const VD* r) {
+  typename Lanes<T>::V v;
+  if constexpr (std::is_same<T, float>::value) v = to_f32(r[0], r[1]);
+  else v = r[0];
+  if (k == Lanes<T>::N) store(out + j, v);
+  else store_partial(out + j, v, k);
+}
+
 // out[0, n) from f(j, k, r): the H double vectors of elements [j, j + k), rounded to T.
 template <class T, class F>
 DK_INLINE void write_row(T* out, int64_t n, F f) {
@@ -149,11 +159,7 @@ DK_INLINE void write_row(T* out, int64_t n, F f) {
     const int64_t k = n - j < N ? n - j : N;
     VD r[kHalves<T>];
     f(j, k, r);
-    typename Lanes<T>::V v;
-    if constexpr (std::is_same<T, float>::value) v = to_f32(r[0], r[1]);
-    else v = r[0];
-    if (k == N) store(out + j, v);
-    else store_partial(out + j, v, k);
+    store_wide(out, j, k, r);
   }
 }
 

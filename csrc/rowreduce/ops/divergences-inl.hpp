@@ -125,22 +125,22 @@ struct JSDivergence {
     const double klp = r[0], klq = r[1];
     *operand_at<double>(t.plan, kOut, cur) = (with_p ? beta * klp : 0.0) + (with_q ? (1.0 - beta) * klq : 0.0);
     const double gs = t.prm->grad_scale;
-    // d/dx_j = beta p_j (log(p_j / m_j) - KL(P || M)); likewise for y
-    auto grad = [&](T* g, bool of_p) {
-      const bool live = of_p ? with_p : with_q;
-      const double coef = gs * (of_p ? beta : 1.0 - beta), kl = of_p ? klp : klq;
-      if (!live) return fill_row(g, v.n, T(0));
-      write_row(g, v.n, [&](int64_t j, int64_t k, VD* o) {
-        VD p[kHalves<T>], q[kHalves<T>], fp[kHalves<T>], fq[kHalves<T>], lp[kHalves<T>], lq[kHalves<T>];
-        terms(j, k, p, q, fp, fq, lp, lq);
-        DK_UNROLL for (int h = 0; h < kHalves<T>; ++h) {
-          const VD a = of_p ? p[h] : q[h], la = of_p ? lp[h] : lq[h];
-          o[h] = select(eq(a, splat(0.0)), splat(0.0), splat(coef) * (a * (la - splat(kl))));
-        }
-      });
-    };
-    if (v.gx) grad(v.gx, true);
-    if (v.gy) grad(v.gy, false);
+    // d/dx_j = beta p_j (log(p_j / m_j) - KL(P || M)); likewise for y: both gradients in
+    // one sweep over the cached rows
+    if (!v.gx && !v.gy) return;
+    const double cp = with_p ? gs * beta : 0.0, cq = with_q ? gs * (1.0 - beta) : 0.0;
+    constexpr int N = Lanes<T>::N, H = kHalves<T>;
+    for (int64_t j = 0; j < v.n; j += N) {
+      const int64_t k = v.n - j < N ? v.n - j : N;
+      VD p[H], q[H], fp[H], fq[H], lp[H], lq[H], gp[H], gq[H];
+      terms(j, k, p, q, fp, fq, lp, lq);
+      DK_UNROLL for (int h = 0; h < H; ++h) {
+        gp[h] = with_p ? select(eq(p[h], splat(0.0)), splat(0.0), splat(cp) * (p[h] * (lp[h] - splat(klp)))) : splat(0.0);
+        gq[h] = with_q ? select(eq(q[h], splat(0.0)), splat(0.0), splat(cq) * (q[h] * (lq[h] - splat(klq)))) : splat(0.0);
+      }
+      if (v.gx) store_wide(v.gx, j, k, gp);
+      if (v.gy) store_wide(v.gy, j, k, gq);
+    }
   }
 };
 
