@@ -72,7 +72,7 @@ ReducePlan plan_reduction(const ReduceSpec& spec) {
       a.stride[kSign] = 0;
     }
     if (size == 1) continue;  // contributes nothing to any offset
-    if (size > 0 && a.stride[kX] < 0) {
+    if (size > 0 && a.stride[kX] < 0 && (spec.flip_reduced || !spec.reduce[k])) {
       // Walk this axis backwards in every operand: same elements, same pairing.
       for (int op = 0; op < kNumOperands; ++op) {
         plan.base[op] += (size - 1) * a.stride[op] * spec.elem[op];

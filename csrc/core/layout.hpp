@@ -69,6 +69,9 @@ struct ReduceSpec {
   bool reduce[kMaxDims] = {};
   bool full_output = false;  // kOut has the full shape (softmax) rather than the reduced one
   bool allow_columns = true; // false: rows are walked one at a time (Rows or Gather)
+  // false: a reduced axis with a negative stride is walked as it is, not flipped (the row
+  // ops, whose class indices and class weights name positions along it)
+  bool flip_reduced = true;
 };
 
 // Rows and Columns need unit stride along the vectorised axis in the input and in a

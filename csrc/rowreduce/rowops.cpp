@@ -16,6 +16,7 @@ void run_rowop(const ReduceSpec& spec, DType dtype, RowOpId op, const RowOpParam
   ReduceSpec s = spec;
   s.allow_columns = false;  // rows are reduced whole, one at a time (in place or gathered)
   s.full_output = false;
+  s.flip_reduced = false;  // class indices and weights name positions along the class axis
   RowOpTask t;
   t.plan = plan_reduction(s);
   t.prm = &prm;

@@ -109,7 +109,8 @@ struct JSDivergence {
       probs(v.x, j, k, lx, p);
       probs(v.y, j, k, ly, q);
       DK_UNROLL for (int h = 0; h < kHalves<T>; ++h) {
-        const VD m = q[h] + splat(beta) * (p[h] - q[h]);  // exactly q where p == q
+        // exactly q where p == q, and exactly p at beta = 1
+        const VD m = with_q ? q[h] + splat(beta) * (p[h] - q[h]) : p[h];
         fp[h] = with_p ? rel_term(p[h], m, lp[h]) : splat(0.0);
         fq[h] = with_q ? rel_term(q[h], m, lq[h]) : splat(0.0);
       }
