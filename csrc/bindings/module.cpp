@@ -5,6 +5,7 @@ namespace divkern {
 namespace bind {
 void init_config(pybind11::module_& m);
 void init_special(pybind11::module_& m);
+void init_lce(pybind11::module_& m);
 }  // namespace bind
 }  // namespace divkern
 
@@ -12,4 +13,5 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "divkern's C++ kernels (private: use the divkern package)";
   divkern::bind::init_config(m);
   divkern::bind::init_special(m);
+  divkern::bind::init_lce(m);
 }

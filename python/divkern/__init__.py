@@ -4,14 +4,23 @@ The log-sum-exp family, drop-in replacements for :mod:`scipy.special`:
 
     logsumexp, softmax, log_softmax       (also in divkern.special)
 
+Cross-entropy of a linear layer without its logits (a language model's head):
+
+    linear_cross_entropy
+
 Configuration: show_config, get_num_threads, set_num_threads, get_isa.
 Environment: DIVKERN_NUM_THREADS, DIVKERN_ISA=baseline|avx2|avx512.
 """
 
 __version__ = "0.1.0"
 
+# OpenBLAS (the scipy-openblas32 package) first: importing it loads the library the
+# compiled module links (and, on Windows, adds its folder to the DLL search path).
+import scipy_openblas32 as _scipy_openblas32  # noqa: F401
+
 from . import _config
 from ._config import get_isa, get_num_threads, set_num_threads, show_config
+from ._lce import linear_cross_entropy
 from ._lse import log_softmax, logsumexp, softmax
 from . import special
 
@@ -22,6 +31,7 @@ __all__ = [
     "logsumexp",
     "softmax",
     "log_softmax",
+    "linear_cross_entropy",
     "special",
     "show_config",
     "get_num_threads",
