@@ -61,10 +61,10 @@ void linear_cross_entropy(const py::array& hidden, const py::array& weight, cons
   aligned(hidden, "hidden");
   aligned(weight, "weight");
   // hidden: rows with unit stride along H; weight: row-major (unit stride along H) or
-  // column-major (unit stride along V). Strides of axes of length 1 do not matter.
+  // column-major (unit stride along V). Strides of axes of length 1, and of empty arrays, do not matter.
   auto stride = [&](const py::array& a, int k, int64_t len) -> int64_t {
     const int64_t st = (int64_t)a.strides(k);
-    return len <= 1 ? -1 : st % es == 0 && st > 0 ? st / es : -2;
+    return len <= 1 || a.size() == 0 ? -1 : st % es == 0 && st > 0 ? st / es : -2;
   };
   const int64_t hs0 = stride(hidden, 0, p.n), hs1 = stride(hidden, 1, p.h);
   if (!(hs1 == -1 || hs1 == 1) || hs0 == -2 || (hs0 > 0 && hs0 < p.h))

@@ -69,8 +69,9 @@ def _labels(target, n: int, v: int, ignore_index: int) -> tuple[np.ndarray, int]
             f"target: class {bad} is out of range for {v} classes (expected 0 <= target < {v}, "
             f"or ignore_index={ignore_index})"
         )
-    labels = np.where(ignored, -1, t).astype(np.int64)  # every kept value fits: 0 <= t < v
-    return np.ascontiguousarray(labels), int(n - np.count_nonzero(ignored))
+    labels = np.full(n, -1, dtype=np.int64)
+    labels[~ignored] = t[~ignored]  # every kept value fits: 0 <= t < v
+    return labels, int(n - np.count_nonzero(ignored))
 
 
 def linear_cross_entropy(
