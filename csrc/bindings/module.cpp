@@ -7,6 +7,7 @@ void init_config(pybind11::module_& m);
 void init_special(pybind11::module_& m);
 void init_rowops(pybind11::module_& m);
 void init_divergence(pybind11::module_& m);
+void init_lce(pybind11::module_& m);
 }  // namespace bind
 }  // namespace divkern
 
@@ -16,4 +17,5 @@ PYBIND11_MODULE(_core, m) {
   divkern::bind::init_special(m);
   divkern::bind::init_rowops(m);
   divkern::bind::init_divergence(m);
+  divkern::bind::init_lce(m);
 }

@@ -11,6 +11,7 @@
 //   r.add_lanes(tile, len, ld, row0, width);  // tile[q * ld + j]: position q of row row0 + j
 //   r.add_rows(tile, nrows, cols, ld, row0);  // tile[i * ld + q]: position q of row row0 + i
 //   r.finish_lse(out);                        // log-sum-exp of each row
+//   double sx = tile_row_sum(x, len);         // plain sum of a produced row (a rider)
 //
 // add_lanes is the Columns kernel (one row per SIMD lane, lanes side by side): for the same
 // positions in the same blocks of at most tuning::kColMaxBlock it gives the bits of a
@@ -75,3 +76,39 @@ struct TileReducer {
     }
   }
 };
+
+// Plain sum of x[0, len) in double, for a producer's riders (label smoothing needs Σ x
+// beside a row's log-sum-exp): element q goes to the canonical double lane q mod L (L =
+// Lanes<T>::L, the blocks' lanes), float elements widened exactly, and the lanes meet in
+// the blocks' fixed pairwise tree, so the bits are the same at every ISA level. The error
+// is that of L double sums of len / L terms each.
+template <class T>
+DK_INLINE void row_sum_lanes(VD* acc, const T* x) {
+  using V = typename Lanes<T>::V;
+  constexpr int N = Lanes<T>::N, U = Lanes<T>::L / N;
+  DK_UNROLL for (int u = 0; u < U; ++u) {
+    const V a = load(x + u * N);
+    if constexpr (std::is_same<T, float>::value) {
+      acc[2 * u] = acc[2 * u] + lo_f64(a);
+      acc[2 * u + 1] = acc[2 * u + 1] + hi_f64(a);
+    } else {
+      acc[u] = acc[u] + a;
+    }
+  }
+}
+
+template <class T>
+inline double tile_row_sum(const T* x, int64_t len) {
+  constexpr int L = Lanes<T>::L;
+  constexpr int U64 = L / kND;
+  VD acc[U64];
+  DK_UNROLL for (int u = 0; u < U64; ++u) acc[u] = splat(0.0);
+  const int64_t full = len / L * L;
+  for (int64_t i = 0; i < full; i += L) row_sum_lanes<T>(acc, x + i);
+  if (full < len) {
+    alignas(64) T tail[L];
+    for (int64_t j = 0; j < L; ++j) tail[j] = full + j < len ? x[full + j] : T(0);
+    row_sum_lanes<T>(acc, tail);
+  }
+  return tree_sum_vec<U64>(acc);
+}
