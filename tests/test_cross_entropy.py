@@ -1,7 +1,6 @@
 # divkern.cross_entropy against torch.nn.functional.cross_entropy in float64 with
 # autograd (z-loss and temperature added to the torch graph by hand), plus accuracy,
 # dtypes, layouts, special values, determinism and the bad-input list of issue 13.
-import itertools
 import os
 import subprocess
 import sys
@@ -742,15 +741,6 @@ def test_threads_bitwise_identical(dtype):
     for threads in (2, 3, 8):
         assert [bits(a) for a in det_outputs(dtype, threads)] == one, f"threads={threads}"
     assert [bits(a) for a in det_outputs(dtype, 1)] == one, "repeat"
-
-
-_ISA_SCRIPT = r"""
-import sys, hashlib, numpy as np
-sys.path.insert(0, sys.argv[1])
-import divkern
-assert divkern.get_isa() == sys.argv[2], divkern.get_isa()
-import test_cross_entropy_isa_helper as h
-"""
 
 
 def _isa_digest_script():

@@ -119,7 +119,10 @@ def _grad_buffer(x: np.ndarray, out_grad, inputs, out_dtype: np.dtype):
         and out_grad.strides == x.strides
     )
     overlaps = any(np.shares_memory(out_grad, a) for a in inputs if isinstance(a, np.ndarray))
-    if out_grad.dtype == x.dtype and out_grad.flags.aligned and out_grad.dtype.isnative and (same or not overlaps):
+    # written in place only with the logits' own strides: the kernels' path (and so the
+    # bits) then does not depend on out_grad's layout
+    if (out_grad.dtype == x.dtype and out_grad.flags.aligned and out_grad.dtype.isnative
+            and out_grad.strides == x.strides and (same or not overlaps)):
         return out_grad, out_grad
     return np.empty(x.shape, x.dtype), out_grad
 

@@ -19,10 +19,9 @@ inline double at(const T* x, int64_t j) {
   return double(x[j]);
 }
 
-// nll = lse - x_t, written to keep the precision of a dominant target (x_t = m)
-inline double minus_log_p(const RowLse& l, double xt) {
-  return is_finite(l.lse) ? (l.m - xt) + l.L : l.lse - xt;
-}
+// nll = lse - x_t, written to keep the precision of a dominant target (x_t = m); NaN for
+// rows without a finite log-sum-exp (+inf or NaN logits, or every class masked), as torch
+inline double minus_log_p(const RowLse& l, double xt) { return is_finite(l.lse) ? (l.m - xt) + l.L : kNaN; }
 
 // A tile of short rows (x transposed into `tile`) with nothing but per-row results to
 // write: f(l, x_t) gives row l's result from its target's logit (t = -1 for an ignored
